@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import Registry
+
+extension Modelctl {
+    /// `modelctl serve`: runs the registry daemon until SIGINT or SIGTERM.
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the registry daemon.",
+            discussion: """
+                Stores metadata in DATA_DIR/registry.sqlite and file contents under DATA_DIR/blobs, creating both \
+                on first start. Stops gracefully on SIGINT or SIGTERM: requests in flight finish, nothing is left \
+                half-written.
+                """
+        )
+
+        @Option(name: .customLong("data-dir"), help: ArgumentHelp("Directory for the database and blobs.", valueName: "DIR"))
+        var dataDirectory: String = "./modelctl-data"
+
+        @Option(help: ArgumentHelp("Address to listen on.", valueName: "HOST:PORT"))
+        var listen: String = "127.0.0.1:8080"
+
+        @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "LEVEL"))
+        var logLevel: String = "info"
+
+        func validate() throws {
+            do {
+                _ = try RegistryConfiguration.parseListenAddress(listen)
+            } catch let error as RegistryError {
+                throw ValidationError(error.message)
+            }
+            guard Logger.Level(rawValue: logLevel) != nil else {
+                throw ValidationError(
+                    "invalid log level '\(logLevel)': expected one of trace, debug, info, notice, warning, error, critical"
+                )
+            }
+        }
+
+        func run() async throws {
+            let (host, port) = try RegistryConfiguration.parseListenAddress(listen)
+            let level = Logger.Level(rawValue: logLevel) ?? .info
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+            let logger = Logger(label: "modelctl.registry")
+            let dataDirectory = URL(fileURLWithPath: dataDirectory).standardizedFileURL
+            let configuration = RegistryConfiguration(host: host, port: port, dataDirectory: dataDirectory)
+            let app = try buildApplication(configuration: configuration, logger: logger) { channel in
+                let bound = channel.localAddress?.port ?? port
+                let shownHost = host.contains(":") ? "[\(host)]" : host
+                let line = "modelctl registry listening on http://\(shownHost):\(bound) (data directory \(dataDirectory.path))\n"
+                FileHandle.standardOutput.write(Data(line.utf8))
+            }
+            try await app.runService()
+        }
+    }
+}

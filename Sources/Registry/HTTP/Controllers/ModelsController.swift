@@ -1,0 +1,76 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// `/api/v1/models`: create, list, get, update, delete models; their audit history.
+struct ModelsController {
+    let service: RegistryService
+
+    var endpoints: RouteCollection<RegistryRequestContext> {
+        let routes = RouteCollection(context: RegistryRequestContext.self)
+        routes.post(use: create)
+        routes.get(use: list)
+        routes.get(":name", use: get)
+        routes.patch(":name", use: update)
+        routes.delete(":name", use: delete)
+        routes.get(":name/history", use: history)
+        return routes
+    }
+
+    @Sendable func create(_ request: Request, context: RegistryRequestContext) async throws -> EditedResponse<ModelDTO> {
+        let body = try await request.decode(as: CreateModelRequest.self, context: context)
+        let model = try await service.createModel(
+            name: body.name, description: body.description, tags: body.tags, actor: context.principal
+        )
+        return EditedResponse(
+            status: .created,
+            headers: [.location: "/api/v1/models/\(model.name)", .eTag: "\"\(model.revision)\""],
+            response: ModelDTO(model)
+        )
+    }
+
+    @Sendable func list(_ request: Request, context: RegistryRequestContext) async throws -> ModelListDTO {
+        let query = ModelQuery(
+            namePrefix: request.uri.queryParameters.get("prefix"),
+            tags: try request.queryAll("tag").map { try TagFilter(parsing: $0) },
+            limit: try request.queryInt("limit", default: 100),
+            pageToken: request.uri.queryParameters.get("page_token")
+        )
+        let page = try await service.models(query)
+        return ModelListDTO(models: page.items.map(ModelDTO.init), nextPageToken: page.nextPageToken)
+    }
+
+    @Sendable func get(_ request: Request, context: RegistryRequestContext) async throws -> EditedResponse<ModelDTO> {
+        let model = try await service.model(named: try context.string("name"))
+        return EditedResponse(headers: [.eTag: "\"\(model.revision)\""], response: ModelDTO(model))
+    }
+
+    @Sendable func update(_ request: Request, context: RegistryRequestContext) async throws -> EditedResponse<ModelDTO> {
+        let body = try await request.decode(as: UpdateModelRequest.self, context: context)
+        let model = try await service.updateModel(
+            named: try context.string("name"),
+            MetadataUpdate(description: body.description, setTags: body.tags ?? [:], removeTags: body.removeTags ?? []),
+            actor: context.principal
+        )
+        return EditedResponse(headers: [.eTag: "\"\(model.revision)\""], response: ModelDTO(model))
+    }
+
+    @Sendable func delete(_ request: Request, context: RegistryRequestContext) async throws -> HTTPResponse.Status {
+        try await service.deleteModel(
+            named: try context.string("name"), force: try request.queryBool("force"), actor: context.principal
+        )
+        return .noContent
+    }
+
+    @Sendable func history(_ request: Request, context: RegistryRequestContext) async throws -> HistoryDTO {
+        let limit = try request.queryInt("limit", default: 100)
+        let before = try request.uri.queryParameters.get("before").map { text -> Int64 in
+            guard let id = Int64(text), id > 0 else {
+                throw RegistryError.invalid("invalid before '\(Validation.printable(text))': expected an event id")
+            }
+            return id
+        }
+        let events = try await service.history(model: try context.string("name"), limit: limit, beforeID: before)
+        return HistoryDTO(events: events.map(AuditEventDTO.init), nextBefore: events.count == limit ? events.last?.id : nil)
+    }
+}

@@ -1,0 +1,68 @@
+import Hummingbird
+import Logging
+
+/// Turns every error escaping a handler into a ``RegistryError`` so that clients always get the same JSON shape.
+///
+/// Hummingbird's own errors (unknown route, body over the limit, malformed JSON) keep their status and message;
+/// anything else is unexpected: it is logged at error level with the request id and answered with a 500 whose
+/// message names that id, never the internal detail.
+struct ErrorMappingMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        do {
+            return try await next(request, context)
+        } catch let error as RegistryError {
+            if error.code == .internal || error.code == .unavailable {
+                context.logger.error("request failed", metadata: ["error": "\(error.message)"])
+            }
+            throw error
+        } catch let error as HTTPError {
+            throw Self.translate(error, request: request)
+        } catch let error as DecodingError {
+            throw RegistryError.invalid("invalid JSON body: \(Self.describe(error))")
+        } catch is CancellationError {
+            throw RegistryError(.unavailable, "the request was cancelled (the registry is shutting down)")
+        } catch {
+            context.logger.error("unexpected error", metadata: ["error": "\(String(reflecting: error))"])
+            throw RegistryError(.internal, "internal error; the registry log has the details under request id \(context.id)")
+        }
+    }
+
+    static func translate(_ error: HTTPError, request: Request) -> RegistryError {
+        let message = error.body ?? "\(error.status.code) \(error.status.reasonPhrase)"
+        switch error.status {
+        case .notFound:
+            return RegistryError.notFound("no route for \(request.method) \(request.uri.path)")
+        case .contentTooLarge:
+            return RegistryError(.bodyTooLarge, "the JSON body is larger than the 1 MiB accepted")
+        case .methodNotAllowed:
+            return RegistryError.invalid("method \(request.method) is not allowed on \(request.uri.path)")
+        case .unprocessableContent, .badRequest:
+            return RegistryError.invalid(message)
+        case .rangeNotSatisfiable:
+            return RegistryError(.rangeNotSatisfiable, message)
+        default:
+            return error.status.code >= 500 ? RegistryError(.internal, message) : RegistryError.invalid(message)
+        }
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
+            return keys.isEmpty ? "body" : keys.joined(separator: ".")
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            return "field '\(path(context).isEmpty || path(context) == "body" ? key.stringValue : path(context) + "." + key.stringValue)' is required"
+        case .typeMismatch(let type, let context):
+            return "field '\(path(context))' must be \(type)"
+        case .valueNotFound(let type, let context):
+            return "field '\(path(context))' must be \(type), not null"
+        case .dataCorrupted(let context):
+            return "\(path(context)): \(context.debugDescription)"
+        @unknown default:
+            return "\(error)"
+        }
+    }
+}

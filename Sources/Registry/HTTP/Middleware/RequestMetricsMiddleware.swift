@@ -1,0 +1,52 @@
+import Hummingbird
+import HTTPTypes
+import NIOCore
+import Prometheus
+
+/// Records every request in ``RegistryMetrics``: count and latency by method, route pattern and status, and body
+/// bytes in and out.
+///
+/// Body sizes are counted as the bodies stream through, so large uploads and downloads are measured exactly without
+/// being buffered.
+struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: RegistryMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        let start = ContinuousClock.now
+        var request = request
+        let bytesIn = metrics.bytesIn
+        request.body = RequestBody(
+            asyncSequence: request.body.map { buffer in
+                bytesIn.increment(by: Int64(buffer.readableBytes))
+                return buffer
+            }
+        )
+        do {
+            var response = try await next(request, context)
+            record(request, context, status: response.status.code, start: start)
+            let bytesOut = metrics.bytesOut
+            response.body = response.body.map { buffer in
+                bytesOut.increment(by: Int64(buffer.readableBytes))
+                return buffer
+            }
+            return response
+        } catch let error as any HTTPResponseError {
+            record(request, context, status: error.status.code, start: start)
+            throw error
+        } catch {
+            record(request, context, status: 500, start: start)
+            throw error
+        }
+    }
+
+    private func record(_ request: Request, _ context: Context, status: Int, start: ContinuousClock.Instant) {
+        metrics.recordRequest(
+            method: request.method.rawValue,
+            route: context.endpointPath ?? "unmatched",
+            status: status,
+            duration: ContinuousClock.now - start
+        )
+    }
+}

@@ -1,0 +1,65 @@
+public import Foundation
+public import Hummingbird
+public import Logging
+public import NIOCore
+
+/// Assembles the registry daemon: opens the stores under the data directory (creating them and applying migrations
+/// on first start), builds the router and returns the application, ready for `runService()`.
+///
+/// `modelctl serve` and the tests call this same function.
+///
+/// - Parameters:
+///   - configuration: listen address and data directory.
+///   - logger: the daemon's logger.
+///   - onServerRunning: called once the socket is bound (with the channel, whose `localAddress` has the real port).
+/// - Throws: ``RegistryError`` `unavailable` when the data directory or database cannot be opened.
+public func buildApplication(
+    configuration: RegistryConfiguration,
+    logger: Logger,
+    onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+) throws -> some ApplicationProtocol {
+    let service = try openRegistry(dataDirectory: configuration.dataDirectory)
+    let metrics = RegistryMetrics()
+    let router = buildRouter(service: service, metrics: metrics)
+    return Application(
+        router: router,
+        server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()])),
+        configuration: ApplicationConfiguration(
+            address: .hostname(configuration.host, port: configuration.port),
+            serverName: "modelctl"
+        ),
+        onServerRunning: onServerRunning,
+        logger: logger
+    )
+}
+
+/// Opens (creating on first use) the metadata database and blob store under `dataDirectory`.
+public func openRegistry(dataDirectory: URL) throws -> RegistryService {
+    do {
+        try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
+    } catch {
+        throw RegistryError(.unavailable, "cannot create the data directory \(dataDirectory.path): \(error.localizedDescription)")
+    }
+    let database = try RegistryDatabase(path: dataDirectory.appending(path: "registry.sqlite").path)
+    let blobs: FileBlobStore
+    do {
+        blobs = try FileBlobStore(root: dataDirectory)
+    } catch {
+        throw RegistryError(.unavailable, "cannot prepare the blob store in \(dataDirectory.path): \(error.localizedDescription)")
+    }
+    return RegistryService(metadata: SQLiteMetadataStore(database: database), blobs: blobs)
+}
+
+/// The registry's routes and middleware, on top of an already opened service.
+public func buildRouter(service: RegistryService, metrics: RegistryMetrics) -> Router<RegistryRequestContext> {
+    let router = Router(context: RegistryRequestContext.self)
+    router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
+    router.add(middleware: ErrorMappingMiddleware())
+    SystemController(service: service, metrics: metrics).add(to: router)
+    router.addRoutes(ModelsController(service: service).endpoints, atPath: "/api/v1/models")
+    router.addRoutes(VersionsController(service: service).endpoints, atPath: "/api/v1/models")
+    let blobs = BlobsController(service: service)
+    router.addRoutes(blobs.blobEndpoints, atPath: "/api/v1/blobs")
+    router.addRoutes(blobs.uploadEndpoints, atPath: "/api/v1/uploads")
+    return router
+}

@@ -1,0 +1,87 @@
+import Foundation
+import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A file opened for writing with plain POSIX calls; owned by one task at a time and closed on `deinit`.
+/// (`@unchecked Sendable`: it is handed to the thread pool for `fsync` only while its owning task awaits that call,
+/// so it is never used from two threads at once.)
+///
+/// The blob paths write sequentially and need `fsync`, `ftruncate` and `rename` with exact error reporting, which
+/// is why they use the system calls directly rather than `FileHandle`.
+final class PosixFile: @unchecked Sendable {
+    let path: String
+    private(set) var descriptor: Int32
+
+    /// Opens `path` for writing. With `create`, the file must not exist yet (O_EXCL).
+    init(path: String, create: Bool) throws {
+        self.path = path
+        let flags = O_WRONLY | O_CLOEXEC | (create ? (O_CREAT | O_EXCL) : 0)
+        let descriptor = open(path, flags, 0o640)
+        guard descriptor >= 0 else { throw PosixFile.error("open", path) }
+        self.descriptor = descriptor
+    }
+
+    deinit {
+        if descriptor >= 0 { _ = Glibc.close(descriptor) }
+    }
+
+    /// Writes the whole buffer at the current offset.
+    func write(_ buffer: ByteBuffer) throws {
+        try buffer.withUnsafeReadableBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw PosixFile.error("write", path)
+                }
+                offset += written
+            }
+        }
+    }
+
+    func truncate(to size: Int64) throws {
+        guard ftruncate(descriptor, off_t(size)) == 0 else { throw PosixFile.error("truncate", path) }
+    }
+
+    func seekToEnd() throws {
+        guard lseek(descriptor, 0, SEEK_END) >= 0 else { throw PosixFile.error("seek", path) }
+    }
+
+    func sync() throws {
+        guard fsync(descriptor) == 0 else { throw PosixFile.error("fsync", path) }
+    }
+
+    func close() throws {
+        let result = Glibc.close(descriptor)
+        descriptor = -1
+        guard result == 0 else { throw PosixFile.error("close", path) }
+    }
+
+    /// Makes a rename or unlink inside `directory` durable.
+    static func syncDirectory(_ directory: String) throws {
+        let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw error("open directory", directory) }
+        defer { _ = Glibc.close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw error("fsync directory", directory) }
+    }
+
+    /// Atomically renames `source` to `destination` (same file system).
+    static func rename(_ source: String, to destination: String) throws {
+        guard Glibc.rename(source, destination) == 0 else { throw error("rename", source) }
+    }
+
+    static func error(_ operation: String, _ path: String) -> RegistryError {
+        let code = errno
+        let reason = String(cString: strerror(code))
+        let category: RegistryError.Code = (code == ENOSPC || code == EDQUOT || code == EIO) ? .unavailable : .internal
+        return RegistryError(category, "\(operation) failed for \(path): \(reason)")
+    }
+}

@@ -1,0 +1,68 @@
+public import Packager
+
+/// Durable metadata of the registry: models, versions, stages, aliases, the audit trail and the blob index.
+///
+/// Every method that changes state runs as one transaction, appends its audit event(s) in that transaction and
+/// raises the model's revision, so a reader never sees a change without its event. Operations that take an
+/// `expectedRevision` fail with ``RegistryError/Code/conflict`` when the model's revision differs.
+///
+/// The embedded implementation is ``SQLiteMetadataStore``. Errors are ``RegistryError``s; constraint violations are
+/// translated inside the store so that every backend raises the same codes.
+public protocol MetadataStore: Sendable {
+    // MARK: Models
+    func createModel(name: String, description: String, tags: [String: String], actor: Principal) async throws -> Model
+    func model(named name: String) async throws -> Model
+    func models(matching query: ModelQuery) async throws -> Page<Model>
+    func updateModel(named name: String, _ update: MetadataUpdate, actor: Principal) async throws -> Model
+    /// Deletes a model with its versions and aliases. Without `force`, refuses (conflict) while an alias or the
+    /// Staging/Production stage points into it.
+    func deleteModel(named name: String, force: Bool, actor: Principal) async throws
+
+    // MARK: Versions
+    func createVersion(model: String, _ version: NewVersion, actor: Principal) async throws -> ModelVersion
+    func version(model: String, number: Int) async throws -> ModelVersion
+    func version(model: String, label: String) async throws -> ModelVersion
+    func version(model: String, alias: String) async throws -> ModelVersion
+    /// The newest version holding `stage`.
+    func version(model: String, stage: Stage) async throws -> ModelVersion
+    func versions(matching query: VersionQuery) async throws -> Page<ModelVersion>
+    func updateVersion(model: String, number: Int, _ update: MetadataUpdate, actor: Principal) async throws
+        -> ModelVersion
+    /// PENDING → READY with the given format. Committing a READY version again returns it unchanged.
+    func commitVersion(model: String, number: Int, format: ModelFormat, actor: Principal) async throws -> ModelVersion
+    /// PENDING → FAILED with a reason.
+    func failVersion(model: String, number: Int, reason: String, actor: Principal) async throws -> ModelVersion
+
+    // MARK: Stages and aliases
+    func setStage(
+        model: String,
+        number: Int,
+        stage: Stage,
+        archiveExisting: Bool,
+        expectedRevision: Int64?,
+        comment: String?,
+        actor: Principal
+    ) async throws -> StageChange
+    func rollbackStage(model: String, stage: Stage, expectedRevision: Int64?, comment: String?, actor: Principal)
+        async throws -> StageChange
+    func setAlias(
+        model: String,
+        alias: String,
+        number: Int,
+        expectedRevision: Int64?,
+        comment: String?,
+        actor: Principal
+    ) async throws -> AliasChange
+    func deleteAlias(model: String, alias: String, expectedRevision: Int64?, comment: String?, actor: Principal)
+        async throws -> AliasChange
+    func rollbackAlias(model: String, alias: String, expectedRevision: Int64?, comment: String?, actor: Principal)
+        async throws -> AliasChange
+
+    // MARK: Audit
+    /// Events of a model, newest first, optionally only those older than `beforeID`.
+    func history(model: String, limit: Int, beforeID: Int64?) async throws -> [AuditEvent]
+
+    // MARK: Blob index
+    func recordBlob(_ digest: Digest, size: Int64) async throws
+    func blobStatistics() async throws -> (count: Int, bytes: Int64)
+}

@@ -1,0 +1,50 @@
+import Foundation
+import GRDB
+
+extension SQLiteMetadataStore {
+    public func history(model name: String, limit: Int, beforeID: Int64?) async throws -> [AuditEvent] {
+        try await read { db in
+            let model = try Self.modelRow(db, name: name)
+            let rows = try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM audit_events WHERE model_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+                arguments: [model.id, beforeID ?? Int64.max, limit]
+            )
+            return rows.map { row in
+                AuditEvent(
+                    id: row["id"],
+                    model: row["model_name"],
+                    kind: AuditEvent.Kind(rawValue: row["kind"]) ?? .modelUpdated,
+                    version: row["version"],
+                    subject: row["subject"],
+                    from: row["from_value"],
+                    to: row["to_value"],
+                    actor: row["actor"],
+                    comment: row["comment"],
+                    revertsEventID: row["reverts_event_id"],
+                    revision: row["revision"],
+                    at: row["at"]
+                )
+            }
+        }
+    }
+
+    // MARK: Blob index
+
+    public func recordBlob(_ digest: Digest, size: Int64) async throws {
+        let now = clock()
+        try await write { db in
+            try db.execute(
+                sql: "INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                arguments: [digest.description, size, now]
+            )
+        }
+    }
+
+    public func blobStatistics() async throws -> (count: Int, bytes: Int64) {
+        try await read { db in
+            let row = try Row.fetchOne(db, sql: "SELECT count(*) AS n, coalesce(sum(size), 0) AS bytes FROM blobs")
+            return (count: row?["n"] ?? 0, bytes: row?["bytes"] ?? 0)
+        }
+    }
+}

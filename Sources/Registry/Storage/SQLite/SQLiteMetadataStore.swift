@@ -1,0 +1,149 @@
+public import Foundation
+import GRDB
+import Packager
+
+/// ``MetadataStore`` on the embedded SQLite database.
+///
+/// Each mutating method is a single `write` transaction: the change, the model's new revision and the audit
+/// event(s) are committed together or not at all. Reads run concurrently on the pool's readers.
+public struct SQLiteMetadataStore: MetadataStore {
+    let database: RegistryDatabase
+    let clock: @Sendable () -> Date
+
+    public init(database: RegistryDatabase, clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.database = database
+        self.clock = clock
+    }
+
+    var writer: any DatabaseWriter { database.writer }
+
+    /// Runs a write transaction, translating database errors into ``RegistryError``.
+    func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        do {
+            return try await writer.write(body)
+        } catch let error as DatabaseError {
+            throw Self.translate(error)
+        }
+    }
+
+    /// Runs a read, translating database errors into ``RegistryError``.
+    func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        do {
+            return try await writer.read(body)
+        } catch let error as DatabaseError {
+            throw Self.translate(error)
+        }
+    }
+
+    static func translate(_ error: DatabaseError) -> RegistryError {
+        switch error.extendedResultCode {
+        case .SQLITE_CONSTRAINT_UNIQUE, .SQLITE_CONSTRAINT_PRIMARYKEY:
+            return RegistryError(.alreadyExists, "already exists: \(error.message ?? "unique constraint")")
+        case .SQLITE_CONSTRAINT_TRIGGER, .SQLITE_CONSTRAINT_CHECK, .SQLITE_CONSTRAINT_FOREIGNKEY:
+            return RegistryError(.conflict, "refused by the schema: \(error.message ?? "constraint")")
+        case .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_FULL, .SQLITE_IOERR:
+            return RegistryError(.unavailable, "the metadata database is unavailable: \(error.message ?? "\(error.resultCode)")")
+        default:
+            return RegistryError(.internal, "metadata database error: \(error)")
+        }
+    }
+}
+
+// MARK: - Shared helpers inside transactions
+
+struct ModelRow: Sendable {
+    var id: Int64
+    var name: String
+    var revision: Int64
+}
+
+extension SQLiteMetadataStore {
+    static func modelRow(_ db: Database, name: String) throws -> ModelRow {
+        guard let row = try Row.fetchOne(db, sql: "SELECT id, name, revision FROM models WHERE name = ?", arguments: [name])
+        else {
+            throw RegistryError.notFound("model '\(Validation.printable(name))' does not exist")
+        }
+        return ModelRow(id: row["id"], name: row["name"], revision: row["revision"])
+    }
+
+    static func checkRevision(_ model: ModelRow, expected: Int64?) throws {
+        if let expected, expected != model.revision {
+            throw RegistryError(
+                .conflict,
+                "model '\(model.name)' changed concurrently: it is at revision \(model.revision), the request expected \(expected); fetch it again and retry",
+                details: ["revision": String(model.revision)]
+            )
+        }
+    }
+
+    /// Raises the model's revision and returns the new value.
+    static func bumpRevision(_ db: Database, modelID: Int64, at: Date) throws -> Int64 {
+        try db.execute(sql: "UPDATE models SET revision = revision + 1, updated_at = ? WHERE id = ?", arguments: [at, modelID])
+        return try Int64.fetchOne(db, sql: "SELECT revision FROM models WHERE id = ?", arguments: [modelID]) ?? 0
+    }
+
+    /// Appends an audit event and returns its id.
+    @discardableResult
+    static func appendEvent(
+        _ db: Database,
+        model: ModelRow,
+        kind: AuditEvent.Kind,
+        version: Int? = nil,
+        subject: String? = nil,
+        from: String? = nil,
+        to: String? = nil,
+        details: String? = nil,
+        actor: Principal,
+        comment: String? = nil,
+        revertsEventID: Int64? = nil,
+        revision: Int64,
+        at: Date
+    ) throws -> Int64 {
+        try db.execute(
+            sql: """
+                INSERT INTO audit_events
+                    (model_id, model_name, kind, version, subject, from_value, to_value, details, actor, comment,
+                     reverts_event_id, revision, at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                model.id, model.name, kind.rawValue, version, subject, from, to, details, actor.id, comment,
+                revertsEventID, revision, at,
+            ]
+        )
+        return db.lastInsertedRowID
+    }
+
+    static func keyValues(_ db: Database, table: String, owner: String, id: Int64) throws -> [String: String] {
+        var result: [String: String] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT key, value FROM \(table) WHERE \(owner) = ?", arguments: [id]) {
+            result[row["key"]] = row["value"]
+        }
+        return result
+    }
+
+    static func applyTags(_ db: Database, table: String, owner: String, id: Int64, set: [String: String], remove: [String])
+        throws
+    {
+        for key in remove {
+            try db.execute(sql: "DELETE FROM \(table) WHERE \(owner) = ? AND key = ?", arguments: [id, key])
+        }
+        for (key, value) in set {
+            try db.execute(
+                sql: "INSERT INTO \(table) (\(owner), key, value) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET value = excluded.value",
+                arguments: [id, key, value]
+            )
+        }
+    }
+
+    static func encodePageToken(_ value: String) -> String {
+        Data(value.utf8).base64EncodedString()
+    }
+
+    static func decodePageToken(_ token: String, field: String = "page_token") throws -> String {
+        guard let data = Data(base64Encoded: token), let value = String(data: data, encoding: .utf8) else {
+            throw RegistryError.invalid("invalid \(field) '\(Validation.printable(token))': pass the value of next_page_token unchanged")
+        }
+        return value
+    }
+}
