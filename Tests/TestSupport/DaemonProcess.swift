@@ -1,0 +1,85 @@
+public import Foundation
+
+/// The real `modelctl serve` binary running in a child process on a loopback port, for crash and shutdown tests.
+public final class DaemonProcess: @unchecked Sendable {
+    // @unchecked Sendable: `process` and `port` are set once in `start()` before the object is shared; Process
+    // itself is thread-safe for the calls used here (terminate, waitUntilExit, processIdentifier).
+
+    public let dataDirectory: URL
+    public private(set) var port: Int = 0
+    public private(set) var startupSeconds: Double = 0
+    private let process = Process()
+    private let output = Pipe()
+    private let errors = Pipe()
+
+    /// The `modelctl` executable built next to the test bundle.
+    public static var executable: URL {
+        let candidates = [
+            Bundle.main.bundleURL.deletingLastPathComponent().appending(path: "modelctl"),
+            Bundle.main.bundleURL.appending(path: "modelctl"),
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appending(path: "modelctl"),
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                .appending(path: ".build/debug/modelctl"),
+        ]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
+    }
+
+    /// Starts the daemon and waits (up to 20 s) for the line that names its port.
+    public init(dataDirectory: URL) throws {
+        self.dataDirectory = dataDirectory
+        process.executableURL = Self.executable
+        process.arguments = ["serve", "--data-dir", dataDirectory.path, "--listen", "127.0.0.1:0", "--log-level", "warning"]
+        process.standardOutput = output
+        process.standardError = errors
+        let started = Date()
+        try process.run()
+        let handle = output.fileHandleForReading
+        var text = ""
+        while !text.contains("\n") {
+            let data = handle.availableData
+            if data.isEmpty { break }
+            text += String(decoding: data, as: UTF8.self)
+            if Date().timeIntervalSince(started) > 20 { break }
+        }
+        startupSeconds = Date().timeIntervalSince(started)
+        guard let range = text.range(of: "http://127.0.0.1:"),
+            let port = Int(text[range.upperBound...].prefix { $0.isNumber })
+        else {
+            process.terminate()
+            let stderr = String(decoding: errors.fileHandleForReading.availableData, as: UTF8.self)
+            throw DaemonError(message: "modelctl serve did not report its port: stdout=\(text) stderr=\(stderr)")
+        }
+        self.port = port
+    }
+
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+    public var processIdentifier: Int32 { process.processIdentifier }
+
+    /// Sends SIGKILL and waits for the process to be gone.
+    public func kill() {
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// Sends SIGTERM and returns the exit status once the process has stopped.
+    public func terminate() -> Int32 {
+        process.terminate()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    public var isRunning: Bool { process.isRunning }
+
+    deinit {
+        if process.isRunning {
+            Foundation.kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+}
+
+public struct DaemonError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+    public init(message: String) { self.message = message }
+}
