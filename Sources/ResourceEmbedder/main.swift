@@ -15,7 +15,9 @@ guard arguments.count >= 2 else {
 }
 let outputPath = arguments[arguments.startIndex]
 let openAPIPath = arguments[arguments.startIndex + 1]
-let migrationPaths = arguments.dropFirst(2).sorted { ($0 as NSString).lastPathComponent < ($1 as NSString).lastPathComponent }
+let migrationPaths = arguments.dropFirst(2).sorted {
+    ($0 as NSString).lastPathComponent < ($1 as NSString).lastPathComponent
+}
 
 func bytesLiteral(_ path: String) throws -> String {
     let data = try Data(contentsOf: URL(fileURLWithPath: path))

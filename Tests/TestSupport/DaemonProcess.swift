@@ -18,7 +18,8 @@ public final class DaemonProcess: @unchecked Sendable {
             Bundle.main.bundleURL.deletingLastPathComponent().appending(path: "modelctl"),
             Bundle.main.bundleURL.appending(path: "modelctl"),
             URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appending(path: "modelctl"),
-            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent()
                 .appending(path: ".build/debug/modelctl"),
         ]
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
@@ -28,7 +29,9 @@ public final class DaemonProcess: @unchecked Sendable {
     public init(dataDirectory: URL) throws {
         self.dataDirectory = dataDirectory
         process.executableURL = Self.executable
-        process.arguments = ["serve", "--data-dir", dataDirectory.path, "--listen", "127.0.0.1:0", "--log-level", "warning"]
+        process.arguments = [
+            "serve", "--data-dir", dataDirectory.path, "--listen", "127.0.0.1:0", "--log-level", "warning",
+        ]
         process.standardOutput = output
         process.standardError = errors
         let started = Date()

@@ -17,13 +17,18 @@ extension Modelctl {
                 """
         )
 
-        @Option(name: .customLong("data-dir"), help: ArgumentHelp("Directory for the database and blobs.", valueName: "DIR"))
+        @Option(
+            name: .customLong("data-dir"),
+            help: ArgumentHelp("Directory for the database and blobs.", valueName: "DIR")
+        )
         var dataDirectory: String = "./modelctl-data"
 
         @Option(help: ArgumentHelp("Address to listen on.", valueName: "HOST:PORT"))
         var listen: String = "127.0.0.1:8080"
 
-        @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "LEVEL"))
+        @Option(
+            help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "LEVEL")
+        )
         var logLevel: String = "info"
 
         func validate() throws {
@@ -53,7 +58,8 @@ extension Modelctl {
             let app = try buildApplication(configuration: configuration, logger: logger) { channel in
                 let bound = channel.localAddress?.port ?? port
                 let shownHost = host.contains(":") ? "[\(host)]" : host
-                let line = "modelctl registry listening on http://\(shownHost):\(bound) (data directory \(dataDirectory.path))\n"
+                let line =
+                    "modelctl registry listening on http://\(shownHost):\(bound) (data directory \(dataDirectory.path))\n"
                 FileHandle.standardOutput.write(Data(line.utf8))
             }
             try await app.runService()

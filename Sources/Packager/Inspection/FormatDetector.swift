@@ -1,5 +1,5 @@
-public import Foundation
 import CArchive
+public import Foundation
 
 /// Recognises a model's format from the magic bytes and layout of its files.
 ///
@@ -48,7 +48,9 @@ public struct FormatDetector: Sendable {
         let hdf5Signature: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]
         if prefix.starts(with: hdf5Signature) { return .hdf5 }
         if prefix.count >= 9, prefix[8] == UInt8(ascii: "{") {
-            let headerLength = prefix[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+            let headerLength = prefix[0..<8].enumerated().reduce(UInt64(0)) {
+                $0 | UInt64($1.element) << (8 * UInt64($1.offset))
+            }
             let size = (try? FileManager.default.attributesOfItem(atPath: file.location.path)[.size] as? UInt64) ?? 0
             if headerLength > 1, headerLength <= size - 8 { return .safetensors }
         }
@@ -57,7 +59,9 @@ public struct FormatDetector: Sendable {
             let wireType = tag & 0x7
             if (1...8).contains(field), wireType == 0 || wireType == 2 { return .onnx }
         }
-        if prefix.starts(with: [0x50, 0x4B, 0x03, 0x04]), Self.isTorchScriptArchive(file.location) { return .torchscript }
+        if prefix.starts(with: [0x50, 0x4B, 0x03, 0x04]), Self.isTorchScriptArchive(file.location) {
+            return .torchscript
+        }
         return nil
     }
 

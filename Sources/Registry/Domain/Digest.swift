@@ -12,11 +12,15 @@ public struct Digest: Hashable, Sendable, Comparable, CustomStringConvertible {
     public init(parsing text: String) throws(RegistryError) {
         let prefix = "sha256:"
         guard text.hasPrefix(prefix) else {
-            throw .invalid("invalid digest '\(Self.printable(text))': expected 'sha256:' followed by 64 lowercase hex digits")
+            throw .invalid(
+                "invalid digest '\(Self.printable(text))': expected 'sha256:' followed by 64 lowercase hex digits"
+            )
         }
         let hex = String(text.dropFirst(prefix.count))
         guard Self.isHex64(hex) else {
-            throw .invalid("invalid digest '\(Self.printable(text))': expected 'sha256:' followed by 64 lowercase hex digits")
+            throw .invalid(
+                "invalid digest '\(Self.printable(text))': expected 'sha256:' followed by 64 lowercase hex digits"
+            )
         }
         self.hex = hex
     }

@@ -35,7 +35,11 @@ public struct TagFilter: Sendable, Equatable {
 /// A condition on a metric value, written `name>=0.9`, `name<0.2`, `name=1`.
 public struct MetricFilter: Sendable, Equatable {
     public enum Comparison: String, Sendable, CaseIterable {
-        case lessThan = "<", lessOrEqual = "<=", equal = "=", greaterOrEqual = ">=", greaterThan = ">"
+        case lessThan = "<"
+        case lessOrEqual = "<="
+        case equal = "="
+        case greaterOrEqual = ">="
+        case greaterThan = ">"
     }
 
     public var key: String

@@ -36,7 +36,8 @@ public enum Validation {
     /// reserved because references use them.
     public static func alias(_ alias: String) throws(RegistryError) {
         let reserved = alias.lowercased() == "latest" || isVersionLike(alias)
-        guard !reserved, let first = alias.utf8.first, isLetter(first), isToken(alias, maxLength: maxAliasLength, extra: "_-")
+        guard !reserved, let first = alias.utf8.first, isLetter(first),
+            isToken(alias, maxLength: maxAliasLength, extra: "_-")
         else {
             throw .invalid(
                 "invalid alias '\(printable(alias))': use 1-\(maxAliasLength) characters from A-Z a-z 0-9 _ -, starting with a letter; 'latest' and 'v<number>' are reserved"
@@ -61,7 +62,9 @@ public enum Validation {
             throw .invalid("\(field) is \(value.utf8.count) bytes long: at most \(maxLength) are accepted")
         }
         if value.unicodeScalars.contains(where: { isControl($0) && $0 != "\n" && $0 != "\t" && $0 != "\r" }) {
-            throw .invalid("\(field) '\(printable(value))' contains a control character: only printable text is accepted")
+            throw .invalid(
+                "\(field) '\(printable(value))' contains a control character: only printable text is accepted"
+            )
         }
     }
 
@@ -97,9 +100,13 @@ public enum Validation {
         }
         guard !path.isEmpty else { throw reject("it is empty") }
         guard path.utf8.count <= maxPathLength else { throw reject("longer than \(maxPathLength) bytes") }
-        guard !path.hasPrefix("/") else { throw reject("absolute paths are not accepted; give a path relative to the version") }
+        guard !path.hasPrefix("/") else {
+            throw reject("absolute paths are not accepted; give a path relative to the version")
+        }
         guard !path.contains("\\") else { throw reject("backslashes are not accepted; separate components with '/'") }
-        guard !path.unicodeScalars.contains(where: isControl) else { throw reject("control characters are not accepted") }
+        guard !path.unicodeScalars.contains(where: isControl) else {
+            throw reject("control characters are not accepted")
+        }
         let components = path.split(separator: "/", omittingEmptySubsequences: false)
         if let first = components.first, first.count == 2, first.last == ":" {
             throw reject("drive prefixes are not accepted")
@@ -122,7 +129,9 @@ public enum Validation {
         var seen = Set<String>()
         for file in files {
             try filePath(file.path)
-            guard file.size >= 0 else { throw .invalid("file '\(printable(file.path))' has negative size \(file.size)") }
+            guard file.size >= 0 else {
+                throw .invalid("file '\(printable(file.path))' has negative size \(file.size)")
+            }
             guard seen.insert(file.path).inserted else {
                 throw .invalid("file path '\(printable(file.path))' is listed twice")
             }
@@ -167,5 +176,7 @@ public enum Validation {
 
     static func isLetter(_ byte: UInt8) -> Bool { (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) }
     static func isDigit(_ byte: UInt8) -> Bool { (0x30...0x39).contains(byte) }
-    static func isControl(_ scalar: Unicode.Scalar) -> Bool { scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) }
+    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
+    }
 }

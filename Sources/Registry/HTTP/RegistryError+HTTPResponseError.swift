@@ -22,7 +22,9 @@ extension RegistryError: HTTPResponseError {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let body = ErrorBodyDTO(error: .init(code: code.rawValue, message: message, details: details.isEmpty ? nil : details))
+        let body = ErrorBodyDTO(
+            error: .init(code: code.rawValue, message: message, details: details.isEmpty ? nil : details)
+        )
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]

@@ -79,7 +79,8 @@ enum ByteRange: Equatable {
         let parts = spec.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2 else { return .full }
         let unsatisfiable = RegistryError(
-            .rangeNotSatisfiable, "range '\(Validation.printable(header))' is outside the \(size) bytes available",
+            .rangeNotSatisfiable,
+            "range '\(Validation.printable(header))' is outside the \(size) bytes available",
             details: ["size": String(size)]
         )
         if parts[0].isEmpty {
@@ -115,7 +116,8 @@ struct ContentRange: Equatable {
         let spec = header.dropFirst("bytes ".count)
         let halves = spec.split(separator: "/", maxSplits: 1)
         let bounds = halves.first?.split(separator: "-", maxSplits: 1) ?? []
-        guard halves.count == 2, bounds.count == 2, let start = Int64(bounds[0]), let end = Int64(bounds[1]), start >= 0,
+        guard halves.count == 2, bounds.count == 2, let start = Int64(bounds[0]), let end = Int64(bounds[1]),
+            start >= 0,
             end >= start
         else {
             throw RegistryError.invalid("invalid Content-Range '\(Validation.printable(header))': \(syntax)")
@@ -123,7 +125,9 @@ struct ContentRange: Equatable {
         var total: Int64?
         if halves[1] != "*" {
             guard let value = Int64(halves[1]), value > end else {
-                throw RegistryError.invalid("invalid Content-Range '\(Validation.printable(header))': \(syntax), TOTAL > END")
+                throw RegistryError.invalid(
+                    "invalid Content-Range '\(Validation.printable(header))': \(syntax), TOTAL > END"
+                )
             }
             total = value
         }

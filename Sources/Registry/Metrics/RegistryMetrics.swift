@@ -24,10 +24,12 @@ public final class RegistryMetrics: Sendable {
 
     public init() {
         bytesIn = registry.makeCounter(
-            name: "modelctl_http_request_bytes_total", help: "Request body bytes received."
+            name: "modelctl_http_request_bytes_total",
+            help: "Request body bytes received."
         )
         bytesOut = registry.makeCounter(
-            name: "modelctl_http_response_bytes_total", help: "Response body bytes sent."
+            name: "modelctl_http_response_bytes_total",
+            help: "Response body bytes sent."
         )
         blobCount = registry.makeGauge(name: "modelctl_blobs", help: "Blobs stored.")
         blobBytes = registry.makeGauge(name: "modelctl_blob_bytes", help: "Total size of the stored blobs in bytes.")
@@ -41,7 +43,8 @@ public final class RegistryMetrics: Sendable {
         ).increment()
         registry.makeDurationHistogram(
             descriptor: MetricNameDescriptor(
-                metricName: "modelctl_http_request_duration_seconds", helpText: "HTTP request latency."
+                metricName: "modelctl_http_request_duration_seconds",
+                helpText: "HTTP request latency."
             ),
             labels: [("method", method), ("route", route)],
             buckets: Self.buckets

@@ -38,14 +38,20 @@ public func openRegistry(dataDirectory: URL) throws -> RegistryService {
     do {
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
     } catch {
-        throw RegistryError(.unavailable, "cannot create the data directory \(dataDirectory.path): \(error.localizedDescription)")
+        throw RegistryError(
+            .unavailable,
+            "cannot create the data directory \(dataDirectory.path): \(error.localizedDescription)"
+        )
     }
     let database = try RegistryDatabase(path: dataDirectory.appending(path: "registry.sqlite").path)
     let blobs: FileBlobStore
     do {
         blobs = try FileBlobStore(root: dataDirectory)
     } catch {
-        throw RegistryError(.unavailable, "cannot prepare the blob store in \(dataDirectory.path): \(error.localizedDescription)")
+        throw RegistryError(
+            .unavailable,
+            "cannot prepare the blob store in \(dataDirectory.path): \(error.localizedDescription)"
+        )
     }
     return RegistryService(metadata: SQLiteMetadataStore(database: database), blobs: blobs)
 }

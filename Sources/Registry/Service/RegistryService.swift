@@ -18,13 +18,23 @@ public struct RegistryService: Sendable {
 
     // MARK: Models
 
-    public func createModel(name: String, description: String?, tags: [String: String]?, actor: Principal) async throws
+    public func createModel(
+        name: String,
+        description: String?,
+        tags: [String: String]?,
+        actor: Principal
+    ) async throws
         -> Model
     {
         try Validation.modelName(name)
         try Validation.text(description ?? "", field: "description", maxLength: Validation.maxDescriptionLength)
         try Validation.tags(tags ?? [:])
-        return try await metadata.createModel(name: name, description: description ?? "", tags: tags ?? [:], actor: actor)
+        return try await metadata.createModel(
+            name: name,
+            description: description ?? "",
+            tags: tags ?? [:],
+            actor: actor
+        )
     }
 
     public func model(named name: String) async throws -> Model {
@@ -34,7 +44,9 @@ public struct RegistryService: Sendable {
 
     public func models(_ query: ModelQuery) async throws -> Page<Model> {
         try Self.checkLimit(query.limit)
-        if let prefix = query.namePrefix { try Validation.text(prefix, field: "prefix", maxLength: Validation.maxNameLength) }
+        if let prefix = query.namePrefix {
+            try Validation.text(prefix, field: "prefix", maxLength: Validation.maxNameLength)
+        }
         return try await metadata.models(matching: query)
     }
 
@@ -108,7 +120,12 @@ public struct RegistryService: Sendable {
         return try await metadata.versions(matching: query)
     }
 
-    public func updateVersion(model: String, number: Int, _ update: MetadataUpdate, actor: Principal) async throws
+    public func updateVersion(
+        model: String,
+        number: Int,
+        _ update: MetadataUpdate,
+        actor: Principal
+    ) async throws
         -> ModelVersion
     {
         try Validation.modelName(model)
@@ -124,7 +141,12 @@ public struct RegistryService: Sendable {
     public func commitVersion(model: String, number: Int, actor: Principal) async throws -> ModelVersion {
         let version = try await self.version(model: model, number: number)
         guard version.status == .pending else {
-            return try await metadata.commitVersion(model: model, number: number, format: version.format ?? .custom, actor: actor)
+            return try await metadata.commitVersion(
+                model: model,
+                number: number,
+                format: version.format ?? .custom,
+                actor: actor
+            )
         }
         var missing: [VersionFile] = []
         var candidates: [FormatDetector.Candidate] = []
@@ -173,7 +195,9 @@ public struct RegistryService: Sendable {
         try Validation.filePath(path)
         let version = try await self.version(model: model, number: number)
         guard let file = version.files.first(where: { $0.path == path }) else {
-            throw RegistryError.notFound("version \(number) of model '\(model)' has no file '\(Validation.printable(path))'")
+            throw RegistryError.notFound(
+                "version \(number) of model '\(model)' has no file '\(Validation.printable(path))'"
+            )
         }
         guard version.status == .ready, let location = try await blobs.fileURL(of: file.digest) else {
             throw RegistryError.notFound(
@@ -197,18 +221,33 @@ public struct RegistryService: Sendable {
         try Validation.modelName(model)
         try comment.map { try Validation.text($0, field: "comment") }
         return try await metadata.setStage(
-            model: model, number: number, stage: stage, archiveExisting: archiveExisting,
-            expectedRevision: expectedRevision, comment: comment, actor: actor
+            model: model,
+            number: number,
+            stage: stage,
+            archiveExisting: archiveExisting,
+            expectedRevision: expectedRevision,
+            comment: comment,
+            actor: actor
         )
     }
 
-    public func rollbackStage(model: String, stage: Stage, expectedRevision: Int64?, comment: String?, actor: Principal)
+    public func rollbackStage(
+        model: String,
+        stage: Stage,
+        expectedRevision: Int64?,
+        comment: String?,
+        actor: Principal
+    )
         async throws -> StageChange
     {
         try Validation.modelName(model)
         try comment.map { try Validation.text($0, field: "comment") }
         return try await metadata.rollbackStage(
-            model: model, stage: stage, expectedRevision: expectedRevision, comment: comment, actor: actor
+            model: model,
+            stage: stage,
+            expectedRevision: expectedRevision,
+            comment: comment,
+            actor: actor
         )
     }
 
@@ -224,28 +263,53 @@ public struct RegistryService: Sendable {
         try Validation.alias(alias)
         try comment.map { try Validation.text($0, field: "comment") }
         return try await metadata.setAlias(
-            model: model, alias: alias, number: number, expectedRevision: expectedRevision, comment: comment, actor: actor
+            model: model,
+            alias: alias,
+            number: number,
+            expectedRevision: expectedRevision,
+            comment: comment,
+            actor: actor
         )
     }
 
-    public func deleteAlias(model: String, alias: String, expectedRevision: Int64?, comment: String?, actor: Principal)
+    public func deleteAlias(
+        model: String,
+        alias: String,
+        expectedRevision: Int64?,
+        comment: String?,
+        actor: Principal
+    )
         async throws -> AliasChange
     {
         try Validation.modelName(model)
         try Validation.alias(alias)
         return try await metadata.deleteAlias(
-            model: model, alias: alias, expectedRevision: expectedRevision, comment: comment, actor: actor
+            model: model,
+            alias: alias,
+            expectedRevision: expectedRevision,
+            comment: comment,
+            actor: actor
         )
     }
 
-    public func rollbackAlias(model: String, alias: String, expectedRevision: Int64?, comment: String?, actor: Principal)
+    public func rollbackAlias(
+        model: String,
+        alias: String,
+        expectedRevision: Int64?,
+        comment: String?,
+        actor: Principal
+    )
         async throws -> AliasChange
     {
         try Validation.modelName(model)
         try Validation.alias(alias)
         try comment.map { try Validation.text($0, field: "comment") }
         return try await metadata.rollbackAlias(
-            model: model, alias: alias, expectedRevision: expectedRevision, comment: comment, actor: actor
+            model: model,
+            alias: alias,
+            expectedRevision: expectedRevision,
+            comment: comment,
+            actor: actor
         )
     }
 

@@ -50,7 +50,11 @@ public protocol ResumableBlobUploads: Sendable {
     /// connection breaks, so the client resumes from ``uploadOffset(_:)``.
     ///
     /// - Returns: the new acknowledged length.
-    func appendUpload<Body: AsyncSequence & Sendable>(_ id: String, at offset: Int64, _ body: Body) async throws -> Int64
+    func appendUpload<Body: AsyncSequence & Sendable>(
+        _ id: String,
+        at offset: Int64,
+        _ body: Body
+    ) async throws -> Int64
     where Body.Element == ByteBuffer
 
     /// Verifies the uploaded bytes against `expected` and moves them into the store. On a mismatch the session is

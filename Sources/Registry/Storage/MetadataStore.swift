@@ -26,7 +26,12 @@ public protocol MetadataStore: Sendable {
     /// The newest version holding `stage`.
     func version(model: String, stage: Stage) async throws -> ModelVersion
     func versions(matching query: VersionQuery) async throws -> Page<ModelVersion>
-    func updateVersion(model: String, number: Int, _ update: MetadataUpdate, actor: Principal) async throws
+    func updateVersion(
+        model: String,
+        number: Int,
+        _ update: MetadataUpdate,
+        actor: Principal
+    ) async throws
         -> ModelVersion
     /// PENDING → READY with the given format. Committing a READY version again returns it unchanged.
     func commitVersion(model: String, number: Int, format: ModelFormat, actor: Principal) async throws -> ModelVersion
@@ -43,7 +48,13 @@ public protocol MetadataStore: Sendable {
         comment: String?,
         actor: Principal
     ) async throws -> StageChange
-    func rollbackStage(model: String, stage: Stage, expectedRevision: Int64?, comment: String?, actor: Principal)
+    func rollbackStage(
+        model: String,
+        stage: Stage,
+        expectedRevision: Int64?,
+        comment: String?,
+        actor: Principal
+    )
         async throws -> StageChange
     func setAlias(
         model: String,
@@ -53,9 +64,21 @@ public protocol MetadataStore: Sendable {
         comment: String?,
         actor: Principal
     ) async throws -> AliasChange
-    func deleteAlias(model: String, alias: String, expectedRevision: Int64?, comment: String?, actor: Principal)
+    func deleteAlias(
+        model: String,
+        alias: String,
+        expectedRevision: Int64?,
+        comment: String?,
+        actor: Principal
+    )
         async throws -> AliasChange
-    func rollbackAlias(model: String, alias: String, expectedRevision: Int64?, comment: String?, actor: Principal)
+    func rollbackAlias(
+        model: String,
+        alias: String,
+        expectedRevision: Int64?,
+        comment: String?,
+        actor: Principal
+    )
         async throws -> AliasChange
 
     // MARK: Audit

@@ -2,8 +2,8 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -45,7 +45,9 @@ import Glibc
         try #require(try await call(.PUT, api + "/blobs/\(blob.digest)", bytes: blob.bytes).status == 201)
         for number in 1...versions {
             let files = #"[{"path":"model.onnx","size":\#(blob.size),"digest":"\#(blob.digest)"}]"#
-            try #require(try await call(.POST, api + "/models/\(model)/versions", json: #"{"files":\#(files)}"#).status == 201)
+            try #require(
+                try await call(.POST, api + "/models/\(model)/versions", json: #"{"files":\#(files)}"#).status == 201
+            )
             try #require(try await call(.POST, api + "/models/\(model)/versions/\(number)/commit").status == 200)
         }
         try #require(try await call(.PUT, api + "/models/\(model)/aliases/prod", json: #"{"version":1}"#).status == 200)
@@ -75,7 +77,9 @@ import Glibc
             // When it is killed while a 32 MiB upload has sent half its bytes
             let sentHalf = AsyncStream<Void>.makeStream()
             let upload = Task {
-                let chunks = stride(from: 0, to: big.size, by: 1 << 20).map { Array(big.bytes[$0..<min($0 + (1 << 20), big.size)]) }
+                let chunks = stride(from: 0, to: big.size, by: 1 << 20).map {
+                    Array(big.bytes[$0..<min($0 + (1 << 20), big.size)])
+                }
                 let body = AsyncStream<ByteBuffer> { continuation in
                     Task {
                         for (index, chunk) in chunks.enumerated() {
@@ -107,7 +111,10 @@ import Glibc
             let version = try await Self.call(.GET, restarted.baseURL + "/api/v1/models/resnet/aliases/prod")
             #expect(version.status == 200)
             #expect(version.json["status"] as? String == "READY")
-            let file = try await Self.call(.GET, restarted.baseURL + "/api/v1/models/resnet/versions/1/files/model.onnx")
+            let file = try await Self.call(
+                .GET,
+                restarted.baseURL + "/api/v1/models/resnet/versions/1/files/model.onnx"
+            )
             #expect(file.status == 200)
             #expect(try await Self.call(.HEAD, restarted.baseURL + "/api/v1/blobs/\(small.digest)").status == 200)
             #expect(restarted.terminate() == 0)
@@ -129,9 +136,14 @@ import Glibc
                             let version = (worker + index) % 3 + 1
                             let stage = index % 2 == 0 ? "Production" : "Staging"
                             guard
-                                let alias = try? await Self.call(.PUT, api + "/aliases/prod", json: #"{"version":\#(version)}"#),
+                                let alias = try? await Self.call(
+                                    .PUT,
+                                    api + "/aliases/prod",
+                                    json: #"{"version":\#(version)}"#
+                                ),
                                 let promoted = try? await Self.call(
-                                    .POST, api + "/versions/\(version)/stage",
+                                    .POST,
+                                    api + "/versions/\(version)/stage",
                                     json: #"{"stage":"\#(stage)","archive_existing":true}"#
                                 )
                             else { return events }
@@ -152,7 +164,9 @@ import Glibc
             var before: Int?
             repeat {
                 let page = try await Self.call(
-                    .GET, restarted.baseURL + "/api/v1/models/resnet/history?limit=1000" + (before.map { "&before=\($0)" } ?? "")
+                    .GET,
+                    restarted.baseURL + "/api/v1/models/resnet/history?limit=1000"
+                        + (before.map { "&before=\($0)" } ?? "")
                 )
                 let events = page.json["events"] as? [[String: Any]] ?? []
                 ids.formUnion(events.compactMap { $0["id"] as? Int })
@@ -162,7 +176,10 @@ import Glibc
             // And the state is consistent: the alias points to a READY version, one version at most holds Production
             let alias = try await Self.call(.GET, restarted.baseURL + "/api/v1/models/resnet/aliases/prod")
             #expect(alias.status == 200 && alias.json["status"] as? String == "READY")
-            let production = try await Self.call(.GET, restarted.baseURL + "/api/v1/models/resnet/versions?stage=production")
+            let production = try await Self.call(
+                .GET,
+                restarted.baseURL + "/api/v1/models/resnet/versions?stage=production"
+            )
             #expect((production.json["versions"] as? [Any])?.count ?? 99 <= 1)
             #expect(restarted.terminate() == 0)
         }
@@ -177,7 +194,9 @@ import Glibc
             let created = try await Self.call(.POST, daemon.baseURL + "/api/v1/uploads")
             let id = try #require(created.json["id"] as? String)
             let first = try await Self.call(
-                .PATCH, daemon.baseURL + "/api/v1/uploads/\(id)", bytes: Array(blob.bytes[..<half]),
+                .PATCH,
+                daemon.baseURL + "/api/v1/uploads/\(id)",
+                bytes: Array(blob.bytes[..<half]),
                 headers: [("Content-Range", "bytes 0-\(half - 1)/\(blob.size)")]
             )
             #expect(first.status == 200 && first.json["offset"] as? Int == half)
@@ -189,14 +208,17 @@ import Glibc
             #expect(status.json["offset"] as? Int == half)
             #expect(status.headers.first(name: "Upload-Offset") == String(half))
             let rest = try await Self.call(
-                .PATCH, restarted.baseURL + "/api/v1/uploads/\(id)", bytes: Array(blob.bytes[half...]),
+                .PATCH,
+                restarted.baseURL + "/api/v1/uploads/\(id)",
+                bytes: Array(blob.bytes[half...]),
                 headers: [("Content-Range", "bytes \(half)-\(blob.size - 1)/\(blob.size)")]
             )
             #expect(rest.status == 200 && rest.json["offset"] as? Int == blob.size)
             let finished = try await Self.call(.PUT, restarted.baseURL + "/api/v1/uploads/\(id)?digest=\(blob.digest)")
             #expect(finished.status == 201)
             let download = try await HTTPClient.shared.execute(
-                HTTPClientRequest(url: restarted.baseURL + "/api/v1/blobs/\(blob.digest)"), timeout: .seconds(30)
+                HTTPClientRequest(url: restarted.baseURL + "/api/v1/blobs/\(blob.digest)"),
+                timeout: .seconds(30)
             )
             let bytes = try await download.body.collect(upTo: 16 << 20)
             #expect(Array(buffer: bytes) == blob.bytes)
@@ -272,7 +294,9 @@ final class RawSocket {
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard result == 0 else { throw DaemonError(message: "connect failed: \(errno)") }
     }

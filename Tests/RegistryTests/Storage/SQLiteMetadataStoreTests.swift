@@ -1,8 +1,8 @@
 import Foundation
 import GRDB
 import Packager
-import Testing
 import TestSupport
+import Testing
 
 @testable import Registry
 
@@ -19,7 +19,12 @@ import TestSupport
 
     static func file(_ path: String = "model.onnx", seed: UInt64 = 1) throws -> VersionFile {
         let fixture = BlobFixture(count: 64, seed: seed)
-        return VersionFile(path: path, size: Int64(fixture.size), digest: try Digest(parsing: fixture.digest), role: .model)
+        return VersionFile(
+            path: path,
+            size: Int64(fixture.size),
+            digest: try Digest(parsing: fixture.digest),
+            role: .model
+        )
     }
 
     /// Creates `count` READY versions of `model` (creating the model first).
@@ -29,9 +34,13 @@ import TestSupport
         var versions: [ModelVersion] = []
         for index in 0..<count {
             let created = try await store.createVersion(
-                model: model, NewVersion(files: [try file(seed: UInt64(index + 1))]), actor: alice
+                model: model,
+                NewVersion(files: [try file(seed: UInt64(index + 1))]),
+                actor: alice
             )
-            versions.append(try await store.commitVersion(model: model, number: created.number, format: .onnx, actor: alice))
+            versions.append(
+                try await store.commitVersion(model: model, number: created.number, format: .onnx, actor: alice)
+            )
         }
         return versions
     }
@@ -47,7 +56,9 @@ import TestSupport
             }
             // When listing by prefix with a page size of 2
             let first = try await store.models(matching: ModelQuery(namePrefix: "resnet", limit: 2))
-            let second = try await store.models(matching: ModelQuery(namePrefix: "resnet", limit: 2, pageToken: first.nextPageToken))
+            let second = try await store.models(
+                matching: ModelQuery(namePrefix: "resnet", limit: 2, pageToken: first.nextPageToken)
+            )
             // Then pages follow each other in name order and end
             #expect(first.items.map(\.name) == ["resnet-a", "resnet-b"])
             #expect(second.items.map(\.name) == ["resnet-c"])
@@ -73,7 +84,11 @@ import TestSupport
         try await withStore { store, database in
             _ = try await store.createModel(name: "a", description: "", tags: [:], actor: Self.alice)
             _ = try await store.createModel(name: "b", description: "", tags: [:], actor: Self.alice)
-            let a1 = try await store.createVersion(model: "a", NewVersion(label: "1.0.0", files: [try Self.file()]), actor: Self.alice)
+            let a1 = try await store.createVersion(
+                model: "a",
+                NewVersion(label: "1.0.0", files: [try Self.file()]),
+                actor: Self.alice
+            )
             let b1 = try await store.createVersion(model: "b", NewVersion(files: [try Self.file()]), actor: Self.alice)
             let a2 = try await store.createVersion(model: "a", NewVersion(files: [try Self.file()]), actor: Self.alice)
             let numbers: [Int] = [a1.number, b1.number, a2.number]
@@ -83,7 +98,9 @@ import TestSupport
             let ready = try await store.commitVersion(model: "a", number: 1, format: .onnx, actor: Self.alice)
             #expect(ready.status == .ready && ready.format == .onnx)
             // Committing again is idempotent
-            #expect(try await store.commitVersion(model: "a", number: 1, format: .onnx, actor: Self.alice).status == .ready)
+            #expect(
+                try await store.commitVersion(model: "a", number: 1, format: .onnx, actor: Self.alice).status == .ready
+            )
             // A READY version cannot fail, a FAILED one cannot be committed
             await #expect(throws: RegistryError.self) {
                 _ = try await store.failVersion(model: "a", number: 1, reason: "x", actor: Self.alice)
@@ -95,7 +112,11 @@ import TestSupport
             // Labels are unique per model and resolve
             #expect(try await store.version(model: "a", label: "1.0.0").number == 1)
             await #expect {
-                _ = try await store.createVersion(model: "a", NewVersion(label: "1.0.0", files: [try Self.file()]), actor: Self.alice)
+                _ = try await store.createVersion(
+                    model: "a",
+                    NewVersion(label: "1.0.0", files: [try Self.file()]),
+                    actor: Self.alice
+                )
             } throws: { ($0 as? RegistryError)?.code == .alreadyExists }
             // The schema itself refuses changing the files of a version
             await #expect(throws: DatabaseError.self) {
@@ -103,7 +124,10 @@ import TestSupport
             }
             await #expect(throws: DatabaseError.self) {
                 try await database.writer.write { db in
-                    try db.execute(sql: "UPDATE versions SET status = 'PENDING' WHERE number = 1 AND model_id = (SELECT id FROM models WHERE name = 'a')")
+                    try db.execute(
+                        sql:
+                            "UPDATE versions SET status = 'PENDING' WHERE number = 1 AND model_id = (SELECT id FROM models WHERE name = 'a')"
+                    )
                 }
             }
         }
@@ -115,43 +139,108 @@ import TestSupport
             for (index, accuracy) in [0.7, 0.85, 0.93].enumerated() {
                 let created = try await store.createVersion(
                     model: "m",
-                    NewVersion(label: "v-\(index)", files: [try Self.file()], metrics: ["accuracy": accuracy], tags: ["split": index == 2 ? "b" : "a"]),
+                    NewVersion(
+                        label: "v-\(index)",
+                        files: [try Self.file()],
+                        metrics: ["accuracy": accuracy],
+                        tags: ["split": index == 2 ? "b" : "a"]
+                    ),
                     actor: Self.alice
                 )
                 _ = try await store.commitVersion(model: "m", number: created.number, format: .onnx, actor: Self.alice)
             }
-            _ = try await store.setStage(model: "m", number: 2, stage: .staging, archiveExisting: false, expectedRevision: nil, comment: nil, actor: Self.alice)
+            _ = try await store.setStage(
+                model: "m",
+                number: 2,
+                stage: .staging,
+                archiveExisting: false,
+                expectedRevision: nil,
+                comment: nil,
+                actor: Self.alice
+            )
 
-            let good = try await store.versions(matching: VersionQuery(model: "m", metrics: [try MetricFilter(parsing: "accuracy>=0.85")]))
+            let good = try await store.versions(
+                matching: VersionQuery(model: "m", metrics: [try MetricFilter(parsing: "accuracy>=0.85")])
+            )
             #expect(good.items.map(\.number) == [3, 2])
             let staged = try await store.versions(matching: VersionQuery(model: "m", stage: .staging))
             #expect(staged.items.map(\.number) == [2])
-            let tagged = try await store.versions(matching: VersionQuery(model: "m", tags: [TagFilter(key: "split", value: "a")], ascending: true))
+            let tagged = try await store.versions(
+                matching: VersionQuery(model: "m", tags: [TagFilter(key: "split", value: "a")], ascending: true)
+            )
             #expect(tagged.items.map(\.number) == [1, 2])
             let labelled = try await store.versions(matching: VersionQuery(model: "m", label: "v-2"))
             #expect(labelled.items.map(\.number) == [3])
             let page1 = try await store.versions(matching: VersionQuery(model: "m", limit: 2))
-            let page2 = try await store.versions(matching: VersionQuery(model: "m", limit: 2, pageToken: page1.nextPageToken))
-            #expect(page1.items.map(\.number) == [3, 2] && page2.items.map(\.number) == [1] && page2.nextPageToken == nil)
+            let page2 = try await store.versions(
+                matching: VersionQuery(model: "m", limit: 2, pageToken: page1.nextPageToken)
+            )
+            #expect(
+                page1.items.map(\.number) == [3, 2] && page2.items.map(\.number) == [1] && page2.nextPageToken == nil
+            )
         }
     }
 
     @Test func promotionArchivesThePreviousHolderAndRollbackRestoresItStepByStep() async throws {
         try await withStore { store, _ in
             try await Self.readyVersions(store, model: "m", count: 3)
-            _ = try await store.setStage(model: "m", number: 1, stage: .production, archiveExisting: true, expectedRevision: nil, comment: nil, actor: Self.alice)
-            _ = try await store.setStage(model: "m", number: 2, stage: .staging, archiveExisting: false, expectedRevision: nil, comment: nil, actor: Self.alice)
+            _ = try await store.setStage(
+                model: "m",
+                number: 1,
+                stage: .production,
+                archiveExisting: true,
+                expectedRevision: nil,
+                comment: nil,
+                actor: Self.alice
+            )
+            _ = try await store.setStage(
+                model: "m",
+                number: 2,
+                stage: .staging,
+                archiveExisting: false,
+                expectedRevision: nil,
+                comment: nil,
+                actor: Self.alice
+            )
             // When version 2 goes to Production archiving the holder
-            let change = try await store.setStage(model: "m", number: 2, stage: .production, archiveExisting: true, expectedRevision: nil, comment: "better", actor: Self.alice)
+            let change = try await store.setStage(
+                model: "m",
+                number: 2,
+                stage: .production,
+                archiveExisting: true,
+                expectedRevision: nil,
+                comment: "better",
+                actor: Self.alice
+            )
             #expect(change.holdersBefore == [1] && change.holdersAfter == [2])
             #expect(try await store.version(model: "m", number: 1).stage == .archived)
             // And version 3 after it
-            _ = try await store.setStage(model: "m", number: 3, stage: .production, archiveExisting: true, expectedRevision: nil, comment: nil, actor: Self.alice)
+            _ = try await store.setStage(
+                model: "m",
+                number: 3,
+                stage: .production,
+                archiveExisting: true,
+                expectedRevision: nil,
+                comment: nil,
+                actor: Self.alice
+            )
             // Then rolling back returns Production to 2 (and 3 to None), then to 1 (and 2 to Staging)
-            let first = try await store.rollbackStage(model: "m", stage: .production, expectedRevision: nil, comment: nil, actor: Self.alice)
+            let first = try await store.rollbackStage(
+                model: "m",
+                stage: .production,
+                expectedRevision: nil,
+                comment: nil,
+                actor: Self.alice
+            )
             #expect(first.holdersBefore == [3] && first.holdersAfter == [2])
             #expect(try await store.version(model: "m", number: 3).stage == .none)
-            let second = try await store.rollbackStage(model: "m", stage: .production, expectedRevision: nil, comment: nil, actor: Self.alice)
+            let second = try await store.rollbackStage(
+                model: "m",
+                stage: .production,
+                expectedRevision: nil,
+                comment: nil,
+                actor: Self.alice
+            )
             #expect(second.holdersAfter == [1])
             #expect(try await store.version(model: "m", number: 2).stage == .staging)
             // And the stage resolves to its holder
@@ -161,9 +250,21 @@ import TestSupport
             #expect(history.map(\.kind) == [.stageRolledBack, .stageRolledBack])
             #expect(history.allSatisfy { $0.revertsEventID != nil })
             // And the last rollback has nothing left to undo
-            _ = try await store.rollbackStage(model: "m", stage: .production, expectedRevision: nil, comment: nil, actor: Self.alice)
+            _ = try await store.rollbackStage(
+                model: "m",
+                stage: .production,
+                expectedRevision: nil,
+                comment: nil,
+                actor: Self.alice
+            )
             await #expect {
-                _ = try await store.rollbackStage(model: "m", stage: .production, expectedRevision: nil, comment: nil, actor: Self.alice)
+                _ = try await store.rollbackStage(
+                    model: "m",
+                    stage: .production,
+                    expectedRevision: nil,
+                    comment: nil,
+                    actor: Self.alice
+                )
             } throws: { ($0 as? RegistryError)?.code == .conflict }
         }
     }
@@ -171,11 +272,33 @@ import TestSupport
     @Test func rollbackRefusesWhenTheStageWasChangedOtherwise() async throws {
         try await withStore { store, _ in
             try await Self.readyVersions(store, model: "m", count: 2)
-            _ = try await store.setStage(model: "m", number: 1, stage: .production, archiveExisting: false, expectedRevision: nil, comment: nil, actor: Self.alice)
+            _ = try await store.setStage(
+                model: "m",
+                number: 1,
+                stage: .production,
+                archiveExisting: false,
+                expectedRevision: nil,
+                comment: nil,
+                actor: Self.alice
+            )
             // Version 1 leaves Production through another stage change
-            _ = try await store.setStage(model: "m", number: 1, stage: .staging, archiveExisting: false, expectedRevision: nil, comment: nil, actor: Self.alice)
+            _ = try await store.setStage(
+                model: "m",
+                number: 1,
+                stage: .staging,
+                archiveExisting: false,
+                expectedRevision: nil,
+                comment: nil,
+                actor: Self.alice
+            )
             await #expect {
-                _ = try await store.rollbackStage(model: "m", stage: .production, expectedRevision: nil, comment: nil, actor: Self.alice)
+                _ = try await store.rollbackStage(
+                    model: "m",
+                    stage: .production,
+                    expectedRevision: nil,
+                    comment: nil,
+                    actor: Self.alice
+                )
             } throws: { error in
                 let error = try #require(error as? RegistryError)
                 return error.code == .conflict && error.message.contains("version 1")
@@ -186,33 +309,88 @@ import TestSupport
     @Test func aliasesMoveRollBackAndDeleteWithAudit() async throws {
         try await withStore { store, _ in
             try await Self.readyVersions(store, model: "m", count: 3)
-            let set1 = try await store.setAlias(model: "m", alias: "champion", number: 1, expectedRevision: nil, comment: nil, actor: Self.alice)
+            let set1 = try await store.setAlias(
+                model: "m",
+                alias: "champion",
+                number: 1,
+                expectedRevision: nil,
+                comment: nil,
+                actor: Self.alice
+            )
             #expect(set1.from == nil && set1.to == 1)
-            let set2 = try await store.setAlias(model: "m", alias: "champion", number: 3, expectedRevision: nil, comment: nil, actor: Self.alice)
+            let set2 = try await store.setAlias(
+                model: "m",
+                alias: "champion",
+                number: 3,
+                expectedRevision: nil,
+                comment: nil,
+                actor: Self.alice
+            )
             #expect(set2.from == 1 && set2.to == 3)
             #expect(try await store.version(model: "m", alias: "champion").number == 3)
 
-            let back = try await store.rollbackAlias(model: "m", alias: "champion", expectedRevision: nil, comment: nil, actor: Self.alice)
+            let back = try await store.rollbackAlias(
+                model: "m",
+                alias: "champion",
+                expectedRevision: nil,
+                comment: nil,
+                actor: Self.alice
+            )
             #expect(back.from == 3 && back.to == 1)
-            let gone = try await store.rollbackAlias(model: "m", alias: "champion", expectedRevision: nil, comment: nil, actor: Self.alice)
+            let gone = try await store.rollbackAlias(
+                model: "m",
+                alias: "champion",
+                expectedRevision: nil,
+                comment: nil,
+                actor: Self.alice
+            )
             #expect(gone.from == 1 && gone.to == nil)
             await #expect {
                 _ = try await store.version(model: "m", alias: "champion")
             } throws: { error in
                 let error = try #require(error as? RegistryError)
-                return error.code == .notFound && error.message == "model 'm' has no alias 'champion' (it has no aliases)"
+                return error.code == .notFound
+                    && error.message == "model 'm' has no alias 'champion' (it has no aliases)"
             }
             // A deleted alias can be rolled back too
-            _ = try await store.setAlias(model: "m", alias: "canary", number: 2, expectedRevision: nil, comment: nil, actor: Self.alice)
-            _ = try await store.setAlias(model: "m", alias: "prod", number: 2, expectedRevision: nil, comment: nil, actor: Self.alice)
-            _ = try await store.deleteAlias(model: "m", alias: "canary", expectedRevision: nil, comment: nil, actor: Self.alice)
+            _ = try await store.setAlias(
+                model: "m",
+                alias: "canary",
+                number: 2,
+                expectedRevision: nil,
+                comment: nil,
+                actor: Self.alice
+            )
+            _ = try await store.setAlias(
+                model: "m",
+                alias: "prod",
+                number: 2,
+                expectedRevision: nil,
+                comment: nil,
+                actor: Self.alice
+            )
+            _ = try await store.deleteAlias(
+                model: "m",
+                alias: "canary",
+                expectedRevision: nil,
+                comment: nil,
+                actor: Self.alice
+            )
             await #expect {
                 _ = try await store.version(model: "m", alias: "champion")
             } throws: { ($0 as? RegistryError)?.message == "model 'm' has no alias 'champion' (aliases: prod)" }
-            _ = try await store.rollbackAlias(model: "m", alias: "canary", expectedRevision: nil, comment: nil, actor: Self.alice)
+            _ = try await store.rollbackAlias(
+                model: "m",
+                alias: "canary",
+                expectedRevision: nil,
+                comment: nil,
+                actor: Self.alice
+            )
             #expect(try await store.version(model: "m", alias: "canary").number == 2)
             let kinds = try await store.history(model: "m", limit: 6, beforeID: nil).map(\.kind)
-            #expect(kinds == [.aliasRolledBack, .aliasDeleted, .aliasSet, .aliasSet, .aliasRolledBack, .aliasRolledBack])
+            #expect(
+                kinds == [.aliasRolledBack, .aliasDeleted, .aliasSet, .aliasSet, .aliasRolledBack, .aliasRolledBack]
+            )
         }
     }
 
@@ -220,10 +398,27 @@ import TestSupport
         try await withStore { store, _ in
             _ = try await store.createModel(name: "m", description: "", tags: [:], actor: Self.alice)
             _ = try await store.createVersion(model: "m", NewVersion(files: [try Self.file()]), actor: Self.alice)
-            await #expect { _ = try await store.setAlias(model: "m", alias: "a", number: 1, expectedRevision: nil, comment: nil, actor: Self.alice) }
-                throws: { ($0 as? RegistryError)?.code == .conflict }
-            await #expect { _ = try await store.setStage(model: "m", number: 1, stage: .production, archiveExisting: false, expectedRevision: nil, comment: nil, actor: Self.alice) }
-                throws: { ($0 as? RegistryError)?.code == .conflict }
+            await #expect {
+                _ = try await store.setAlias(
+                    model: "m",
+                    alias: "a",
+                    number: 1,
+                    expectedRevision: nil,
+                    comment: nil,
+                    actor: Self.alice
+                )
+            } throws: { ($0 as? RegistryError)?.code == .conflict }
+            await #expect {
+                _ = try await store.setStage(
+                    model: "m",
+                    number: 1,
+                    stage: .production,
+                    archiveExisting: false,
+                    expectedRevision: nil,
+                    comment: nil,
+                    actor: Self.alice
+                )
+            } throws: { ($0 as? RegistryError)?.code == .conflict }
         }
     }
 
@@ -231,10 +426,24 @@ import TestSupport
         try await withStore { store, _ in
             try await Self.readyVersions(store, model: "m", count: 2)
             let revision = try await store.model(named: "m").revision
-            _ = try await store.setAlias(model: "m", alias: "prod", number: 1, expectedRevision: revision, comment: nil, actor: Self.alice)
+            _ = try await store.setAlias(
+                model: "m",
+                alias: "prod",
+                number: 1,
+                expectedRevision: revision,
+                comment: nil,
+                actor: Self.alice
+            )
             // A second writer still holding the old revision
             await #expect {
-                _ = try await store.setAlias(model: "m", alias: "prod", number: 2, expectedRevision: revision, comment: nil, actor: Self.alice)
+                _ = try await store.setAlias(
+                    model: "m",
+                    alias: "prod",
+                    number: 2,
+                    expectedRevision: revision,
+                    comment: nil,
+                    actor: Self.alice
+                )
             } throws: { error in
                 let error = try #require(error as? RegistryError)
                 return error.code == .conflict && error.details["revision"] == String(revision + 1)
@@ -246,7 +455,14 @@ import TestSupport
     @Test func deletingAModelInUseNeedsForceAndKeepsItsHistory() async throws {
         try await withStore { store, database in
             try await Self.readyVersions(store, model: "m", count: 1)
-            _ = try await store.setAlias(model: "m", alias: "prod", number: 1, expectedRevision: nil, comment: nil, actor: Self.alice)
+            _ = try await store.setAlias(
+                model: "m",
+                alias: "prod",
+                number: 1,
+                expectedRevision: nil,
+                comment: nil,
+                actor: Self.alice
+            )
             await #expect {
                 try await store.deleteModel(named: "m", force: false, actor: Self.alice)
             } throws: { error in
@@ -254,13 +470,18 @@ import TestSupport
                 return error.code == .conflict && error.message.contains("alias 'prod'")
             }
             try await store.deleteModel(named: "m", force: true, actor: Self.alice)
-            await #expect { _ = try await store.model(named: "m") } throws: { ($0 as? RegistryError)?.code == .notFound }
+            await #expect { _ = try await store.model(named: "m") } throws: {
+                ($0 as? RegistryError)?.code == .notFound
+            }
             let remaining = try await database.writer.read { db in
                 try Int.fetchOne(db, sql: "SELECT count(*) FROM version_files")
             }
             #expect(remaining == 0)
             let events = try await database.writer.read { db in
-                try String.fetchAll(db, sql: "SELECT kind FROM audit_events WHERE model_name = 'm' ORDER BY id DESC LIMIT 1")
+                try String.fetchAll(
+                    db,
+                    sql: "SELECT kind FROM audit_events WHERE model_name = 'm' ORDER BY id DESC LIMIT 1"
+                )
             }
             #expect(events == ["model.deleted"])
         }
@@ -270,7 +491,8 @@ import TestSupport
         try await withStore { store, database in
             _ = try await store.createModel(name: "m", description: "", tags: [:], actor: Self.alice)
             await #expect(throws: DatabaseError.self) {
-                try await database.writer.write { db in try db.execute(sql: "UPDATE audit_events SET actor = 'mallory'") }
+                try await database.writer.write { db in try db.execute(sql: "UPDATE audit_events SET actor = 'mallory'")
+                }
             }
             await #expect(throws: DatabaseError.self) {
                 try await database.writer.write { db in try db.execute(sql: "DELETE FROM audit_events") }
@@ -290,7 +512,11 @@ import TestSupport
                 for index in 0..<50 {
                     group.addTask {
                         try await store.setAlias(
-                            model: "m", alias: "champion", number: index % 5 + 1, expectedRevision: nil, comment: "#\(index)",
+                            model: "m",
+                            alias: "champion",
+                            number: index % 5 + 1,
+                            expectedRevision: nil,
+                            comment: "#\(index)",
                             actor: Principal(id: "task:\(index)")
                         )
                     }

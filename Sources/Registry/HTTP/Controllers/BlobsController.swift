@@ -29,11 +29,18 @@ struct BlobsController {
 
     @Sendable func download(_ request: Request, context: RegistryRequestContext) async throws -> Response {
         let digest = try context.digest()
-        guard let location = try await service.blobs.fileURL(of: digest), let size = try await service.blobSize(digest) else {
+        guard let location = try await service.blobs.fileURL(of: digest), let size = try await service.blobSize(digest)
+        else {
             if request.method == .head { return Response(status: .notFound) }
             throw RegistryError.notFound("blob \(digest) is not stored")
         }
-        return try await BlobResponse.make(location: location, size: size, digest: digest, request: request, context: context)
+        return try await BlobResponse.make(
+            location: location,
+            size: size,
+            digest: digest,
+            request: request,
+            context: context
+        )
     }
 
     /// Streams the body into the store while hashing; 201 when stored, 200 when the bytes were already there.
@@ -41,7 +48,11 @@ struct BlobsController {
         let digest = try context.digest()
         let headers: HTTPFields = [.location: "/api/v1/blobs/\(digest)", .dockerContentDigest: digest.description]
         if let size = try await service.blobSize(digest) {
-            return EditedResponse(status: .ok, headers: headers, response: BlobDTO(digest: digest.description, size: size, created: false))
+            return EditedResponse(
+                status: .ok,
+                headers: headers,
+                response: BlobDTO(digest: digest.description, size: size, created: false)
+            )
         }
         let stored = try await service.putBlob(request.body, expected: digest)
         return EditedResponse(
@@ -53,7 +64,10 @@ struct BlobsController {
 
     // MARK: Uploads
 
-    @Sendable func createUpload(_ request: Request, context: RegistryRequestContext) async throws -> EditedResponse<UploadDTO> {
+    @Sendable func createUpload(
+        _ request: Request,
+        context: RegistryRequestContext
+    ) async throws -> EditedResponse<UploadDTO> {
         let id = try await service.blobs.createUpload()
         let location = "/api/v1/uploads/\(id)"
         return EditedResponse(
@@ -63,14 +77,20 @@ struct BlobsController {
         )
     }
 
-    @Sendable func uploadStatus(_ request: Request, context: RegistryRequestContext) async throws -> EditedResponse<UploadDTO> {
+    @Sendable func uploadStatus(
+        _ request: Request,
+        context: RegistryRequestContext
+    ) async throws -> EditedResponse<UploadDTO> {
         let id = try context.string("id")
         let offset = try await service.blobs.uploadOffset(id)
         return Self.progress(id: id, offset: offset)
     }
 
     /// Appends a chunk given by `Content-Range: bytes START-END/TOTAL|*`; START must equal the acknowledged offset.
-    @Sendable func appendUpload(_ request: Request, context: RegistryRequestContext) async throws -> EditedResponse<UploadDTO> {
+    @Sendable func appendUpload(
+        _ request: Request,
+        context: RegistryRequestContext
+    ) async throws -> EditedResponse<UploadDTO> {
         let id = try context.string("id")
         let range = try ContentRange.parse(request.headers[.contentRange])
         if let declared = request.headers[.contentLength].flatMap(Int64.init), declared != range.end - range.start + 1 {
@@ -83,14 +103,19 @@ struct BlobsController {
     }
 
     /// Finishes an upload: `?digest=sha256:…` must match the uploaded bytes.
-    @Sendable func finishUpload(_ request: Request, context: RegistryRequestContext) async throws -> EditedResponse<BlobDTO> {
+    @Sendable func finishUpload(
+        _ request: Request,
+        context: RegistryRequestContext
+    ) async throws -> EditedResponse<BlobDTO> {
         let id = try context.string("id")
         guard let text = request.uri.queryParameters.get("digest") else {
             throw RegistryError.invalid("missing query parameter digest: finish an upload with ?digest=sha256:<hex>")
         }
         let digest = try Digest(parsing: text)
         if let length = request.headers[.contentLength].flatMap(Int.init), length > 0 {
-            throw RegistryError.invalid("PUT finishes an upload and takes no body: send the remaining bytes with PATCH first")
+            throw RegistryError.invalid(
+                "PUT finishes an upload and takes no body: send the remaining bytes with PATCH first"
+            )
         }
         let stored = try await service.finishUpload(id, expected: digest)
         return EditedResponse(
@@ -100,7 +125,8 @@ struct BlobsController {
         )
     }
 
-    @Sendable func cancelUpload(_ request: Request, context: RegistryRequestContext) async throws -> HTTPResponse.Status {
+    @Sendable func cancelUpload(_ request: Request, context: RegistryRequestContext) async throws -> HTTPResponse.Status
+    {
         try await service.blobs.cancelUpload(try context.string("id"))
         return .noContent
     }
@@ -108,6 +134,9 @@ struct BlobsController {
     static func progress(id: String, offset: Int64) -> EditedResponse<UploadDTO> {
         var headers: HTTPFields = [.uploadOffset: String(offset), .location: "/api/v1/uploads/\(id)"]
         if offset > 0 { headers[.range] = "bytes=0-\(offset - 1)" }
-        return EditedResponse(headers: headers, response: UploadDTO(id: id, offset: offset, location: "/api/v1/uploads/\(id)"))
+        return EditedResponse(
+            headers: headers,
+            response: UploadDTO(id: id, offset: offset, location: "/api/v1/uploads/\(id)")
+        )
     }
 }

@@ -17,10 +17,14 @@ struct ModelsController {
         return routes
     }
 
-    @Sendable func create(_ request: Request, context: RegistryRequestContext) async throws -> EditedResponse<ModelDTO> {
+    @Sendable func create(_ request: Request, context: RegistryRequestContext) async throws -> EditedResponse<ModelDTO>
+    {
         let body = try await request.decode(as: CreateModelRequest.self, context: context)
         let model = try await service.createModel(
-            name: body.name, description: body.description, tags: body.tags, actor: context.principal
+            name: body.name,
+            description: body.description,
+            tags: body.tags,
+            actor: context.principal
         )
         return EditedResponse(
             status: .created,
@@ -45,7 +49,8 @@ struct ModelsController {
         return EditedResponse(headers: [.eTag: "\"\(model.revision)\""], response: ModelDTO(model))
     }
 
-    @Sendable func update(_ request: Request, context: RegistryRequestContext) async throws -> EditedResponse<ModelDTO> {
+    @Sendable func update(_ request: Request, context: RegistryRequestContext) async throws -> EditedResponse<ModelDTO>
+    {
         let body = try await request.decode(as: UpdateModelRequest.self, context: context)
         let model = try await service.updateModel(
             named: try context.string("name"),
@@ -57,7 +62,9 @@ struct ModelsController {
 
     @Sendable func delete(_ request: Request, context: RegistryRequestContext) async throws -> HTTPResponse.Status {
         try await service.deleteModel(
-            named: try context.string("name"), force: try request.queryBool("force"), actor: context.principal
+            named: try context.string("name"),
+            force: try request.queryBool("force"),
+            actor: context.principal
         )
         return .noContent
     }
@@ -71,6 +78,9 @@ struct ModelsController {
             return id
         }
         let events = try await service.history(model: try context.string("name"), limit: limit, beforeID: before)
-        return HistoryDTO(events: events.map(AuditEventDTO.init), nextBefore: events.count == limit ? events.last?.id : nil)
+        return HistoryDTO(
+            events: events.map(AuditEventDTO.init),
+            nextBefore: events.count == limit ? events.last?.id : nil
+        )
     }
 }

@@ -30,7 +30,10 @@ struct VersionsController {
 
     // MARK: Versions
 
-    @Sendable func create(_ request: Request, context: RegistryRequestContext) async throws -> EditedResponse<VersionDTO> {
+    @Sendable func create(
+        _ request: Request,
+        context: RegistryRequestContext
+    ) async throws -> EditedResponse<VersionDTO> {
         let body = try await request.decode(as: CreateVersionRequest.self, context: context)
         let model = try context.string("name")
         let version = try await service.createVersion(model: model, try body.domain(), actor: context.principal)
@@ -51,7 +54,9 @@ struct VersionsController {
             stage: try request.uri.queryParameters.get("stage").map { try Stage(parsing: $0) },
             status: try request.uri.queryParameters.get("status").map { text in
                 guard let status = VersionStatus(rawValue: text.uppercased()) else {
-                    throw RegistryError.invalid("invalid status '\(Validation.printable(text))': expected PENDING, READY or FAILED")
+                    throw RegistryError.invalid(
+                        "invalid status '\(Validation.printable(text))': expected PENDING, READY or FAILED"
+                    )
                 }
                 return status
             },
@@ -73,12 +78,17 @@ struct VersionsController {
     @Sendable func update(_ request: Request, context: RegistryRequestContext) async throws -> VersionDTO {
         let body = try await request.decode(as: UpdateVersionRequest.self, context: context)
         let update = MetadataUpdate(
-            description: body.description, setTags: body.tags ?? [:], removeTags: body.removeTags ?? [],
+            description: body.description,
+            setTags: body.tags ?? [:],
+            removeTags: body.removeTags ?? [],
             setMetrics: body.metrics ?? [:]
         )
         return VersionDTO(
             try await service.updateVersion(
-                model: try context.string("name"), number: try context.versionNumber(), update, actor: context.principal
+                model: try context.string("name"),
+                number: try context.versionNumber(),
+                update,
+                actor: context.principal
             )
         )
     }
@@ -86,7 +96,9 @@ struct VersionsController {
     @Sendable func commit(_ request: Request, context: RegistryRequestContext) async throws -> VersionDTO {
         VersionDTO(
             try await service.commitVersion(
-                model: try context.string("name"), number: try context.versionNumber(), actor: context.principal
+                model: try context.string("name"),
+                number: try context.versionNumber(),
+                actor: context.principal
             )
         )
     }
@@ -95,19 +107,29 @@ struct VersionsController {
         let body = try await request.decode(as: FailVersionRequest.self, context: context)
         return VersionDTO(
             try await service.failVersion(
-                model: try context.string("name"), number: try context.versionNumber(), reason: body.reason,
+                model: try context.string("name"),
+                number: try context.versionNumber(),
+                reason: body.reason,
                 actor: context.principal
             )
         )
     }
 
     @Sendable func downloadFile(_ request: Request, context: RegistryRequestContext) async throws -> Response {
-        let path = context.parameters.getCatchAll().map { $0.removingPercentEncoding ?? String($0) }.joined(separator: "/")
+        let path = context.parameters.getCatchAll().map { $0.removingPercentEncoding ?? String($0) }.joined(
+            separator: "/"
+        )
         let (file, location) = try await service.file(
-            model: try context.string("name"), number: try context.versionNumber(), path: path
+            model: try context.string("name"),
+            number: try context.versionNumber(),
+            path: path
         )
         return try await BlobResponse.make(
-            location: location, size: file.size, digest: file.digest, request: request, context: context
+            location: location,
+            size: file.size,
+            digest: file.digest,
+            request: request,
+            context: context
         )
     }
 
@@ -117,7 +139,10 @@ struct VersionsController {
 
     // MARK: Stages
 
-    @Sendable func setStage(_ request: Request, context: RegistryRequestContext) async throws -> EditedResponse<
+    @Sendable func setStage(
+        _ request: Request,
+        context: RegistryRequestContext
+    ) async throws -> EditedResponse<
         StageChangeDTO
     > {
         let body = try await request.decode(as: SetStageRequest.self, context: context)
@@ -135,11 +160,17 @@ struct VersionsController {
 
     @Sendable func getByStage(_ request: Request, context: RegistryRequestContext) async throws -> VersionDTO {
         VersionDTO(
-            try await service.version(model: try context.string("name"), stage: try Stage(parsing: try context.string("stage")))
+            try await service.version(
+                model: try context.string("name"),
+                stage: try Stage(parsing: try context.string("stage"))
+            )
         )
     }
 
-    @Sendable func rollbackStage(_ request: Request, context: RegistryRequestContext) async throws -> EditedResponse<
+    @Sendable func rollbackStage(
+        _ request: Request,
+        context: RegistryRequestContext
+    ) async throws -> EditedResponse<
         StageChangeDTO
     > {
         let body = try await Self.optionalBody(RollbackRequest.self, request, context)
@@ -164,7 +195,10 @@ struct VersionsController {
         VersionDTO(try await service.version(model: try context.string("name"), alias: try context.string("alias")))
     }
 
-    @Sendable func setAlias(_ request: Request, context: RegistryRequestContext) async throws -> EditedResponse<
+    @Sendable func setAlias(
+        _ request: Request,
+        context: RegistryRequestContext
+    ) async throws -> EditedResponse<
         AliasChangeDTO
     > {
         let body = try await request.decode(as: SetAliasRequest.self, context: context)
@@ -179,7 +213,10 @@ struct VersionsController {
         return EditedResponse(headers: [.eTag: "\"\(change.revision)\""], response: AliasChangeDTO(change))
     }
 
-    @Sendable func deleteAlias(_ request: Request, context: RegistryRequestContext) async throws -> EditedResponse<
+    @Sendable func deleteAlias(
+        _ request: Request,
+        context: RegistryRequestContext
+    ) async throws -> EditedResponse<
         AliasChangeDTO
     > {
         let change = try await service.deleteAlias(
@@ -192,7 +229,10 @@ struct VersionsController {
         return EditedResponse(headers: [.eTag: "\"\(change.revision)\""], response: AliasChangeDTO(change))
     }
 
-    @Sendable func rollbackAlias(_ request: Request, context: RegistryRequestContext) async throws -> EditedResponse<
+    @Sendable func rollbackAlias(
+        _ request: Request,
+        context: RegistryRequestContext
+    ) async throws -> EditedResponse<
         AliasChangeDTO
     > {
         let body = try await Self.optionalBody(RollbackRequest.self, request, context)
@@ -207,7 +247,11 @@ struct VersionsController {
     }
 
     /// Decodes a JSON body that may be absent (empty).
-    static func optionalBody<T: Decodable>(_ type: T.Type, _ request: Request, _ context: RegistryRequestContext)
+    static func optionalBody<T: Decodable>(
+        _ type: T.Type,
+        _ request: Request,
+        _ context: RegistryRequestContext
+    )
         async throws -> T?
     {
         var request = request

@@ -112,7 +112,9 @@ struct VersionDTO: ResponseEncodable {
         try container.encode(version.aliases, forKey: .aliases)
         try container.encode(version.format?.rawValue, forKey: .format)
         try container.encode(
-            version.files.map { FileDTO(path: $0.path, size: $0.size, digest: $0.digest.description, role: $0.role.rawValue) },
+            version.files.map {
+                FileDTO(path: $0.path, size: $0.size, digest: $0.digest.description, role: $0.role.rawValue)
+            },
             forKey: .files
         )
         try container.encode(version.metrics, forKey: .metrics)

@@ -7,7 +7,11 @@ import Logging
 /// anything else is unexpected: it is logged at error level with the request id and answered with a 500 whose
 /// message names that id, never the internal detail.
 struct ErrorMappingMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws
         -> Response
     {
         do {
@@ -25,7 +29,10 @@ struct ErrorMappingMiddleware<Context: RequestContext>: RouterMiddleware {
             throw RegistryError(.unavailable, "the request was cancelled (the registry is shutting down)")
         } catch {
             context.logger.error("unexpected error", metadata: ["error": "\(String(reflecting: error))"])
-            throw RegistryError(.internal, "internal error; the registry log has the details under request id \(context.id)")
+            throw RegistryError(
+                .internal,
+                "internal error; the registry log has the details under request id \(context.id)"
+            )
         }
     }
 
@@ -54,7 +61,8 @@ struct ErrorMappingMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         switch error {
         case .keyNotFound(let key, let context):
-            return "field '\(path(context).isEmpty || path(context) == "body" ? key.stringValue : path(context) + "." + key.stringValue)' is required"
+            return
+                "field '\(path(context).isEmpty || path(context) == "body" ? key.stringValue : path(context) + "." + key.stringValue)' is required"
         case .typeMismatch(let type, let context):
             return "field '\(path(context))' must be \(type)"
         case .valueNotFound(let type, let context):

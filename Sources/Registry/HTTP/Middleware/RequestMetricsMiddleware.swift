@@ -1,5 +1,5 @@
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import NIOCore
 import Prometheus
 
@@ -11,7 +11,11 @@ import Prometheus
 struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: RegistryMetrics
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws
         -> Response
     {
         let start = ContinuousClock.now

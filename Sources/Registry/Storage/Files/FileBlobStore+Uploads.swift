@@ -11,7 +11,9 @@ actor UploadSessions {
 
     func acquire(_ id: String) throws {
         guard busy.insert(id).inserted else {
-            throw RegistryError.conflict("upload session '\(id)' is busy with another request; retry when it has finished")
+            throw RegistryError.conflict(
+                "upload session '\(id)' is busy with another request; retry when it has finished"
+            )
         }
     }
 
@@ -49,7 +51,11 @@ extension FileBlobStore: ResumableBlobUploads {
         try Self.readOffset(in: try sessionDirectory(id))
     }
 
-    public func appendUpload<Body: AsyncSequence & Sendable>(_ id: String, at offset: Int64, _ body: Body) async throws
+    public func appendUpload<Body: AsyncSequence & Sendable>(
+        _ id: String,
+        at offset: Int64,
+        _ body: Body
+    ) async throws
         -> Int64
     where Body.Element == ByteBuffer {
         let directory = try sessionDirectory(id)
@@ -157,8 +163,11 @@ extension FileBlobStore: ResumableBlobUploads {
 
     /// The directory of an existing session; the id is checked before it is used in a path.
     func sessionDirectory(_ id: String) throws -> URL {
-        guard id.utf8.count == 32, id.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
-            throw RegistryError.invalid("invalid upload id '\(Validation.printable(id))': expected 32 lowercase hex digits")
+        guard id.utf8.count == 32, id.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
+        else {
+            throw RegistryError.invalid(
+                "invalid upload id '\(Validation.printable(id))': expected 32 lowercase hex digits"
+            )
         }
         let directory = uploadURL(id)
         guard FileManager.default.fileExists(atPath: directory.appending(path: "offset").path) else {

@@ -2,7 +2,12 @@ import Foundation
 import GRDB
 
 extension SQLiteMetadataStore {
-    public func createModel(name: String, description: String, tags: [String: String], actor: Principal) async throws
+    public func createModel(
+        name: String,
+        description: String,
+        tags: [String: String],
+        actor: Principal
+    ) async throws
         -> Model
     {
         let now = clock()
@@ -37,7 +42,9 @@ extension SQLiteMetadataStore {
             }
             for tag in query.tags {
                 if let value = tag.value {
-                    conditions.append("EXISTS (SELECT 1 FROM model_tags t WHERE t.model_id = models.id AND t.key = ? AND t.value = ?)")
+                    conditions.append(
+                        "EXISTS (SELECT 1 FROM model_tags t WHERE t.model_id = models.id AND t.key = ? AND t.value = ?)"
+                    )
                     _ = arguments.append(contentsOf: [tag.key, value])
                 } else {
                     conditions.append("EXISTS (SELECT 1 FROM model_tags t WHERE t.model_id = models.id AND t.key = ?)")
@@ -50,7 +57,11 @@ extension SQLiteMetadataStore {
             }
             let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             _ = arguments.append(contentsOf: [query.limit + 1])
-            let ids = try Int64.fetchAll(db, sql: "SELECT id FROM models \(whereClause) ORDER BY name LIMIT ?", arguments: arguments)
+            let ids = try Int64.fetchAll(
+                db,
+                sql: "SELECT id FROM models \(whereClause) ORDER BY name LIMIT ?",
+                arguments: arguments
+            )
             var models = try ids.prefix(query.limit).map { try Self.fetchModel(db, id: $0) }
             models = Array(models)
             let next = ids.count > query.limit ? models.last.map { Self.encodePageToken($0.name) } : nil
@@ -63,14 +74,28 @@ extension SQLiteMetadataStore {
         return try await write { db in
             let model = try Self.modelRow(db, name: name)
             if let description = update.description {
-                try db.execute(sql: "UPDATE models SET description = ? WHERE id = ?", arguments: [description, model.id])
+                try db.execute(
+                    sql: "UPDATE models SET description = ? WHERE id = ?",
+                    arguments: [description, model.id]
+                )
             }
             try Self.applyTags(
-                db, table: "model_tags", owner: "model_id", id: model.id, set: update.setTags, remove: update.removeTags
+                db,
+                table: "model_tags",
+                owner: "model_id",
+                id: model.id,
+                set: update.setTags,
+                remove: update.removeTags
             )
             let revision = try Self.bumpRevision(db, modelID: model.id, at: now)
             try Self.appendEvent(
-                db, model: model, kind: .modelUpdated, details: Self.describe(update), actor: actor, revision: revision, at: now
+                db,
+                model: model,
+                kind: .modelUpdated,
+                details: Self.describe(update),
+                actor: actor,
+                revision: revision,
+                at: now
             )
             return try Self.fetchModel(db, id: model.id)
         }
@@ -82,11 +107,14 @@ extension SQLiteMetadataStore {
             let model = try Self.modelRow(db, name: name)
             if !force {
                 let aliases = try String.fetchAll(
-                    db, sql: "SELECT alias FROM aliases WHERE model_id = ? ORDER BY alias", arguments: [model.id]
+                    db,
+                    sql: "SELECT alias FROM aliases WHERE model_id = ? ORDER BY alias",
+                    arguments: [model.id]
                 )
                 let staged = try Row.fetchAll(
                     db,
-                    sql: "SELECT number, stage FROM versions WHERE model_id = ? AND stage IN ('Staging', 'Production') ORDER BY number",
+                    sql:
+                        "SELECT number, stage FROM versions WHERE model_id = ? AND stage IN ('Staging', 'Production') ORDER BY number",
                     arguments: [model.id]
                 ).map { "version \($0["number"] as Int) is in \($0["stage"] as String)" }
                 let holders = aliases.map { "alias '\($0)'" } + staged
@@ -97,8 +125,13 @@ extension SQLiteMetadataStore {
                 }
             }
             try Self.appendEvent(
-                db, model: model, kind: .modelDeleted, details: force ? "force" : nil, actor: actor,
-                revision: model.revision + 1, at: now
+                db,
+                model: model,
+                kind: .modelDeleted,
+                details: force ? "force" : nil,
+                actor: actor,
+                revision: model.revision + 1,
+                at: now
             )
             try db.execute(sql: "DELETE FROM models WHERE id = ?", arguments: [model.id])
         }
@@ -136,8 +169,12 @@ extension SQLiteMetadataStore {
         var parts: [String] = []
         if update.description != nil { parts.append("description") }
         if !update.setTags.isEmpty { parts.append("set tags " + update.setTags.keys.sorted().joined(separator: ",")) }
-        if !update.removeTags.isEmpty { parts.append("removed tags " + update.removeTags.sorted().joined(separator: ",")) }
-        if !update.setMetrics.isEmpty { parts.append("set metrics " + update.setMetrics.keys.sorted().joined(separator: ",")) }
+        if !update.removeTags.isEmpty {
+            parts.append("removed tags " + update.removeTags.sorted().joined(separator: ","))
+        }
+        if !update.setMetrics.isEmpty {
+            parts.append("set metrics " + update.setMetrics.keys.sorted().joined(separator: ","))
+        }
         return parts.joined(separator: "; ")
     }
 }

@@ -16,7 +16,11 @@ extension SQLiteMetadataStore {
             let model = try Self.modelRow(db, name: name)
             try Self.checkRevision(model, expected: expectedRevision)
             let versionID = try Self.versionID(db, model: model, number: number)
-            let row = try Row.fetchOne(db, sql: "SELECT status, stage FROM versions WHERE id = ?", arguments: [versionID])!
+            let row = try Row.fetchOne(
+                db,
+                sql: "SELECT status, stage FROM versions WHERE id = ?",
+                arguments: [versionID]
+            )!
             let status: String = row["status"]
             if stage != .none, status != VersionStatus.ready.rawValue {
                 throw RegistryError.conflict(
@@ -32,34 +36,66 @@ extension SQLiteMetadataStore {
             try Self.apply(db, modelID: model.id, moves: moves, at: now)
             let revision = try Self.bumpRevision(db, modelID: model.id, at: now)
             let eventID = try Self.appendEvent(
-                db, model: model, kind: .stageChanged, version: number, subject: stage.rawValue, from: current.rawValue,
-                to: stage.rawValue, details: try Self.encode(moves), actor: actor, comment: comment, revision: revision,
+                db,
+                model: model,
+                kind: .stageChanged,
+                version: number,
+                subject: stage.rawValue,
+                from: current.rawValue,
+                to: stage.rawValue,
+                details: try Self.encode(moves),
+                actor: actor,
+                comment: comment,
+                revision: revision,
                 at: now
             )
             return StageChange(
-                model: name, stage: stage, holdersBefore: before,
-                holdersAfter: try Self.holders(db, modelID: model.id, stage: stage), moves: moves, revision: revision,
+                model: name,
+                stage: stage,
+                holdersBefore: before,
+                holdersAfter: try Self.holders(db, modelID: model.id, stage: stage),
+                moves: moves,
+                revision: revision,
                 eventID: eventID
             )
         }
     }
 
-    public func rollbackStage(model name: String, stage: Stage, expectedRevision: Int64?, comment: String?, actor: Principal)
+    public func rollbackStage(
+        model name: String,
+        stage: Stage,
+        expectedRevision: Int64?,
+        comment: String?,
+        actor: Principal
+    )
         async throws -> StageChange
     {
         let now = clock()
         return try await write { db in
             let model = try Self.modelRow(db, name: name)
             try Self.checkRevision(model, expected: expectedRevision)
-            guard let event = try Self.lastUnrevertedEvent(db, modelID: model.id, kinds: [.stageChanged], subject: stage.rawValue)
+            guard
+                let event = try Self.lastUnrevertedEvent(
+                    db,
+                    modelID: model.id,
+                    kinds: [.stageChanged],
+                    subject: stage.rawValue
+                )
             else {
-                throw RegistryError.conflict("model '\(name)' has no stage change to \(stage.rawValue) left to roll back")
+                throw RegistryError.conflict(
+                    "model '\(name)' has no stage change to \(stage.rawValue) left to roll back"
+                )
             }
             let eventID: Int64 = event["id"]
-            let moves = try JSONDecoder().decode([StageMove].self, from: Data((event["details"] as String? ?? "[]").utf8))
+            let moves = try JSONDecoder().decode(
+                [StageMove].self,
+                from: Data((event["details"] as String? ?? "[]").utf8)
+            )
             for move in moves {
                 let currentStage = try String.fetchOne(
-                    db, sql: "SELECT stage FROM versions WHERE model_id = ? AND number = ?", arguments: [model.id, move.version]
+                    db,
+                    sql: "SELECT stage FROM versions WHERE model_id = ? AND number = ?",
+                    arguments: [model.id, move.version]
                 )
                 guard currentStage == move.to.rawValue else {
                     throw RegistryError.conflict(
@@ -73,12 +109,27 @@ extension SQLiteMetadataStore {
             let after = try Self.holders(db, modelID: model.id, stage: stage)
             let revision = try Self.bumpRevision(db, modelID: model.id, at: now)
             let rollbackID = try Self.appendEvent(
-                db, model: model, kind: .stageRolledBack, version: event["version"], subject: stage.rawValue,
-                from: Self.list(before), to: Self.list(after), details: try Self.encode(inverse), actor: actor,
-                comment: comment, revertsEventID: eventID, revision: revision, at: now
+                db,
+                model: model,
+                kind: .stageRolledBack,
+                version: event["version"],
+                subject: stage.rawValue,
+                from: Self.list(before),
+                to: Self.list(after),
+                details: try Self.encode(inverse),
+                actor: actor,
+                comment: comment,
+                revertsEventID: eventID,
+                revision: revision,
+                at: now
             )
             return StageChange(
-                model: name, stage: stage, holdersBefore: before, holdersAfter: after, moves: inverse, revision: revision,
+                model: name,
+                stage: stage,
+                holdersBefore: before,
+                holdersAfter: after,
+                moves: inverse,
+                revision: revision,
                 eventID: rollbackID
             )
         }
@@ -97,7 +148,11 @@ extension SQLiteMetadataStore {
             let model = try Self.modelRow(db, name: name)
             try Self.checkRevision(model, expected: expectedRevision)
             let versionID = try Self.versionID(db, model: model, number: number)
-            let status = try String.fetchOne(db, sql: "SELECT status FROM versions WHERE id = ?", arguments: [versionID])
+            let status = try String.fetchOne(
+                db,
+                sql: "SELECT status FROM versions WHERE id = ?",
+                arguments: [versionID]
+            )
             guard status == VersionStatus.ready.rawValue else {
                 throw RegistryError.conflict(
                     "version \(number) of model '\(name)' is \(status ?? "?"): only READY versions can carry an alias"
@@ -107,14 +162,36 @@ extension SQLiteMetadataStore {
             try Self.point(db, modelID: model.id, alias: alias, to: versionID, at: now)
             let revision = try Self.bumpRevision(db, modelID: model.id, at: now)
             let eventID = try Self.appendEvent(
-                db, model: model, kind: .aliasSet, version: number, subject: alias, from: previous.map(String.init),
-                to: String(number), actor: actor, comment: comment, revision: revision, at: now
+                db,
+                model: model,
+                kind: .aliasSet,
+                version: number,
+                subject: alias,
+                from: previous.map(String.init),
+                to: String(number),
+                actor: actor,
+                comment: comment,
+                revision: revision,
+                at: now
             )
-            return AliasChange(model: name, alias: alias, from: previous, to: number, revision: revision, eventID: eventID)
+            return AliasChange(
+                model: name,
+                alias: alias,
+                from: previous,
+                to: number,
+                revision: revision,
+                eventID: eventID
+            )
         }
     }
 
-    public func deleteAlias(model name: String, alias: String, expectedRevision: Int64?, comment: String?, actor: Principal)
+    public func deleteAlias(
+        model name: String,
+        alias: String,
+        expectedRevision: Int64?,
+        comment: String?,
+        actor: Principal
+    )
         async throws -> AliasChange
     {
         let now = clock()
@@ -127,14 +204,28 @@ extension SQLiteMetadataStore {
             try db.execute(sql: "DELETE FROM aliases WHERE model_id = ? AND alias = ?", arguments: [model.id, alias])
             let revision = try Self.bumpRevision(db, modelID: model.id, at: now)
             let eventID = try Self.appendEvent(
-                db, model: model, kind: .aliasDeleted, version: previous, subject: alias, from: String(previous),
-                actor: actor, comment: comment, revision: revision, at: now
+                db,
+                model: model,
+                kind: .aliasDeleted,
+                version: previous,
+                subject: alias,
+                from: String(previous),
+                actor: actor,
+                comment: comment,
+                revision: revision,
+                at: now
             )
             return AliasChange(model: name, alias: alias, from: previous, to: nil, revision: revision, eventID: eventID)
         }
     }
 
-    public func rollbackAlias(model name: String, alias: String, expectedRevision: Int64?, comment: String?, actor: Principal)
+    public func rollbackAlias(
+        model name: String,
+        alias: String,
+        expectedRevision: Int64?,
+        comment: String?,
+        actor: Principal
+    )
         async throws -> AliasChange
     {
         let now = clock()
@@ -143,7 +234,10 @@ extension SQLiteMetadataStore {
             try Self.checkRevision(model, expected: expectedRevision)
             guard
                 let event = try Self.lastUnrevertedEvent(
-                    db, modelID: model.id, kinds: [.aliasSet, .aliasDeleted], subject: alias
+                    db,
+                    modelID: model.id,
+                    kinds: [.aliasSet, .aliasDeleted],
+                    subject: alias
                 )
             else {
                 throw RegistryError.conflict("alias '\(alias)' of model '\(name)' has no change left to roll back")
@@ -161,15 +255,34 @@ extension SQLiteMetadataStore {
                 let versionID = try Self.versionID(db, model: model, number: target)
                 try Self.point(db, modelID: model.id, alias: alias, to: versionID, at: now)
             } else {
-                try db.execute(sql: "DELETE FROM aliases WHERE model_id = ? AND alias = ?", arguments: [model.id, alias])
+                try db.execute(
+                    sql: "DELETE FROM aliases WHERE model_id = ? AND alias = ?",
+                    arguments: [model.id, alias]
+                )
             }
             let revision = try Self.bumpRevision(db, modelID: model.id, at: now)
             let rollbackID = try Self.appendEvent(
-                db, model: model, kind: .aliasRolledBack, version: eventFrom, subject: alias, from: current.map(String.init),
-                to: eventFrom.map(String.init), actor: actor, comment: comment, revertsEventID: eventID, revision: revision,
+                db,
+                model: model,
+                kind: .aliasRolledBack,
+                version: eventFrom,
+                subject: alias,
+                from: current.map(String.init),
+                to: eventFrom.map(String.init),
+                actor: actor,
+                comment: comment,
+                revertsEventID: eventID,
+                revision: revision,
                 at: now
             )
-            return AliasChange(model: name, alias: alias, from: current, to: eventFrom, revision: revision, eventID: rollbackID)
+            return AliasChange(
+                model: name,
+                alias: alias,
+                from: current,
+                to: eventFrom,
+                revision: revision,
+                eventID: rollbackID
+            )
         }
     }
 
@@ -177,7 +290,8 @@ extension SQLiteMetadataStore {
 
     static func holders(_ db: Database, modelID: Int64, stage: Stage) throws -> [Int] {
         try Int.fetchAll(
-            db, sql: "SELECT number FROM versions WHERE model_id = ? AND stage = ? ORDER BY number",
+            db,
+            sql: "SELECT number FROM versions WHERE model_id = ? AND stage = ? ORDER BY number",
             arguments: [modelID, stage.rawValue]
         )
     }
@@ -194,7 +308,8 @@ extension SQLiteMetadataStore {
     static func aliasTarget(_ db: Database, modelID: Int64, alias: String) throws -> Int? {
         try Int.fetchOne(
             db,
-            sql: "SELECT v.number FROM aliases a JOIN versions v ON v.id = a.version_id WHERE a.model_id = ? AND a.alias = ?",
+            sql:
+                "SELECT v.number FROM aliases a JOIN versions v ON v.id = a.version_id WHERE a.model_id = ? AND a.alias = ?",
             arguments: [modelID, alias]
         )
     }
@@ -210,7 +325,12 @@ extension SQLiteMetadataStore {
     }
 
     /// The newest event of the given kinds about `subject` that no rollback has undone yet.
-    static func lastUnrevertedEvent(_ db: Database, modelID: Int64, kinds: [AuditEvent.Kind], subject: String) throws -> Row? {
+    static func lastUnrevertedEvent(
+        _ db: Database,
+        modelID: Int64,
+        kinds: [AuditEvent.Kind],
+        subject: String
+    ) throws -> Row? {
         let placeholders = kinds.map { _ in "?" }.joined(separator: ", ")
         var arguments: StatementArguments = [modelID]
         _ = arguments.append(contentsOf: StatementArguments(kinds.map(\.rawValue)))

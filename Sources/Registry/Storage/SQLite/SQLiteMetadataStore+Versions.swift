@@ -9,13 +9,19 @@ extension SQLiteMetadataStore {
             let model = try Self.modelRow(db, name: name)
             if let label = new.label,
                 let existing = try Int.fetchOne(
-                    db, sql: "SELECT number FROM versions WHERE model_id = ? AND label = ?", arguments: [model.id, label]
+                    db,
+                    sql: "SELECT number FROM versions WHERE model_id = ? AND label = ?",
+                    arguments: [model.id, label]
                 )
             {
-                throw RegistryError(.alreadyExists, "model '\(name)' already has a version labelled '\(label)' (version \(existing))")
+                throw RegistryError(
+                    .alreadyExists,
+                    "model '\(name)' already has a version labelled '\(label)' (version \(existing))"
+                )
             }
             try db.execute(sql: "UPDATE models SET last_number = last_number + 1 WHERE id = ?", arguments: [model.id])
-            let number = try Int.fetchOne(db, sql: "SELECT last_number FROM models WHERE id = ?", arguments: [model.id]) ?? 0
+            let number =
+                try Int.fetchOne(db, sql: "SELECT last_number FROM models WHERE id = ?", arguments: [model.id]) ?? 0
             try db.execute(
                 sql: """
                     INSERT INTO versions
@@ -50,8 +56,14 @@ extension SQLiteMetadataStore {
             try Self.applyTags(db, table: "version_tags", owner: "version_id", id: versionID, set: new.tags, remove: [])
             let revision = try Self.bumpRevision(db, modelID: model.id, at: now)
             try Self.appendEvent(
-                db, model: model, kind: .versionCreated, version: number, to: VersionStatus.pending.rawValue,
-                actor: actor, revision: revision, at: now
+                db,
+                model: model,
+                kind: .versionCreated,
+                version: number,
+                to: VersionStatus.pending.rawValue,
+                actor: actor,
+                revision: revision,
+                at: now
             )
             return try Self.fetchVersion(db, model: model, where: "v.id = ?", [versionID])
         }
@@ -60,7 +72,12 @@ extension SQLiteMetadataStore {
     public func version(model name: String, number: Int) async throws -> ModelVersion {
         try await read { db in
             let model = try Self.modelRow(db, name: name)
-            return try Self.fetchVersion(db, model: model, where: "v.model_id = ? AND v.number = ?", [model.id, number]) {
+            return try Self.fetchVersion(
+                db,
+                model: model,
+                where: "v.model_id = ? AND v.number = ?",
+                [model.id, number]
+            ) {
                 "model '\(name)' has no version \(number)" + Self.latestHint(db, model: model)
             }
         }
@@ -79,12 +96,17 @@ extension SQLiteMetadataStore {
         try await read { db in
             let model = try Self.modelRow(db, name: name)
             return try Self.fetchVersion(
-                db, model: model,
-                where: "v.id = (SELECT version_id FROM aliases WHERE model_id = ? AND alias = ?)", [model.id, alias]
+                db,
+                model: model,
+                where: "v.id = (SELECT version_id FROM aliases WHERE model_id = ? AND alias = ?)",
+                [model.id, alias]
             ) {
-                let aliases = (try? String.fetchAll(
-                    db, sql: "SELECT alias FROM aliases WHERE model_id = ? ORDER BY alias", arguments: [model.id]
-                )) ?? []
+                let aliases =
+                    (try? String.fetchAll(
+                        db,
+                        sql: "SELECT alias FROM aliases WHERE model_id = ? ORDER BY alias",
+                        arguments: [model.id]
+                    )) ?? []
                 let known = aliases.isEmpty ? "it has no aliases" : "aliases: " + aliases.joined(separator: ", ")
                 return "model '\(name)' has no alias '\(Validation.printable(alias))' (\(known))"
             }
@@ -95,7 +117,8 @@ extension SQLiteMetadataStore {
         try await read { db in
             let model = try Self.modelRow(db, name: name)
             return try Self.fetchVersion(
-                db, model: model,
+                db,
+                model: model,
                 where: "v.id = (SELECT id FROM versions WHERE model_id = ? AND stage = ? ORDER BY number DESC LIMIT 1)",
                 [model.id, stage.rawValue]
             ) {
@@ -107,7 +130,9 @@ extension SQLiteMetadataStore {
     public func versions(matching query: VersionQuery) async throws -> Page<ModelVersion> {
         let after = try query.pageToken.map { token throws -> Int in
             guard let number = Int(try Self.decodePageToken(token)) else {
-                throw RegistryError.invalid("invalid page_token '\(Validation.printable(token))': pass the value of next_page_token unchanged")
+                throw RegistryError.invalid(
+                    "invalid page_token '\(Validation.printable(token))': pass the value of next_page_token unchanged"
+                )
             }
             return number
         }
@@ -129,7 +154,9 @@ extension SQLiteMetadataStore {
             }
             for tag in query.tags {
                 if let value = tag.value {
-                    conditions.append("EXISTS (SELECT 1 FROM version_tags t WHERE t.version_id = v.id AND t.key = ? AND t.value = ?)")
+                    conditions.append(
+                        "EXISTS (SELECT 1 FROM version_tags t WHERE t.version_id = v.id AND t.key = ? AND t.value = ?)"
+                    )
                     _ = arguments.append(contentsOf: [tag.key, value])
                 } else {
                     conditions.append("EXISTS (SELECT 1 FROM version_tags t WHERE t.version_id = v.id AND t.key = ?)")
@@ -149,16 +176,24 @@ extension SQLiteMetadataStore {
             _ = arguments.append(contentsOf: [query.limit + 1])
             let ids = try Int64.fetchAll(
                 db,
-                sql: "SELECT v.id FROM versions v WHERE \(conditions.joined(separator: " AND ")) ORDER BY v.number \(query.ascending ? "ASC" : "DESC") LIMIT ?",
+                sql:
+                    "SELECT v.id FROM versions v WHERE \(conditions.joined(separator: " AND ")) ORDER BY v.number \(query.ascending ? "ASC" : "DESC") LIMIT ?",
                 arguments: arguments
             )
-            let versions = try ids.prefix(query.limit).map { try Self.fetchVersion(db, model: model, where: "v.id = ?", [$0]) }
+            let versions = try ids.prefix(query.limit).map {
+                try Self.fetchVersion(db, model: model, where: "v.id = ?", [$0])
+            }
             let next = ids.count > query.limit ? versions.last.map { Self.encodePageToken(String($0.number)) } : nil
             return Page(items: versions, nextPageToken: next)
         }
     }
 
-    public func updateVersion(model name: String, number: Int, _ update: MetadataUpdate, actor: Principal) async throws
+    public func updateVersion(
+        model name: String,
+        number: Int,
+        _ update: MetadataUpdate,
+        actor: Principal
+    ) async throws
         -> ModelVersion
     {
         let now = clock()
@@ -172,37 +207,60 @@ extension SQLiteMetadataStore {
                 )
             }
             try Self.applyTags(
-                db, table: "version_tags", owner: "version_id", id: versionID, set: update.setTags, remove: update.removeTags
+                db,
+                table: "version_tags",
+                owner: "version_id",
+                id: versionID,
+                set: update.setTags,
+                remove: update.removeTags
             )
             for (key, value) in update.setMetrics {
                 try db.execute(
-                    sql: "INSERT INTO version_metrics (version_id, key, value) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET value = excluded.value",
+                    sql:
+                        "INSERT INTO version_metrics (version_id, key, value) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET value = excluded.value",
                     arguments: [versionID, key, value]
                 )
             }
             try db.execute(sql: "UPDATE versions SET updated_at = ? WHERE id = ?", arguments: [now, versionID])
             let revision = try Self.bumpRevision(db, modelID: model.id, at: now)
             try Self.appendEvent(
-                db, model: model, kind: .versionUpdated, version: number, details: Self.describe(update), actor: actor,
-                revision: revision, at: now
+                db,
+                model: model,
+                kind: .versionUpdated,
+                version: number,
+                details: Self.describe(update),
+                actor: actor,
+                revision: revision,
+                at: now
             )
             return try Self.fetchVersion(db, model: model, where: "v.id = ?", [versionID])
         }
     }
 
-    public func commitVersion(model name: String, number: Int, format: ModelFormat, actor: Principal) async throws
+    public func commitVersion(
+        model name: String,
+        number: Int,
+        format: ModelFormat,
+        actor: Principal
+    ) async throws
         -> ModelVersion
     {
         let now = clock()
         return try await write { db in
             let model = try Self.modelRow(db, name: name)
             let versionID = try Self.versionID(db, model: model, number: number)
-            let status = try String.fetchOne(db, sql: "SELECT status FROM versions WHERE id = ?", arguments: [versionID])
+            let status = try String.fetchOne(
+                db,
+                sql: "SELECT status FROM versions WHERE id = ?",
+                arguments: [versionID]
+            )
             switch status.flatMap(VersionStatus.init(rawValue:)) {
             case .ready:
                 return try Self.fetchVersion(db, model: model, where: "v.id = ?", [versionID])
             case .failed:
-                throw RegistryError.conflict("version \(number) of model '\(name)' has FAILED and cannot be committed; create a new version")
+                throw RegistryError.conflict(
+                    "version \(number) of model '\(name)' has FAILED and cannot be committed; create a new version"
+                )
             case .pending, nil:
                 break
             }
@@ -212,21 +270,37 @@ extension SQLiteMetadataStore {
             )
             let revision = try Self.bumpRevision(db, modelID: model.id, at: now)
             try Self.appendEvent(
-                db, model: model, kind: .versionCommitted, version: number, from: VersionStatus.pending.rawValue,
-                to: VersionStatus.ready.rawValue, actor: actor, revision: revision, at: now
+                db,
+                model: model,
+                kind: .versionCommitted,
+                version: number,
+                from: VersionStatus.pending.rawValue,
+                to: VersionStatus.ready.rawValue,
+                actor: actor,
+                revision: revision,
+                at: now
             )
             return try Self.fetchVersion(db, model: model, where: "v.id = ?", [versionID])
         }
     }
 
-    public func failVersion(model name: String, number: Int, reason: String, actor: Principal) async throws
+    public func failVersion(
+        model name: String,
+        number: Int,
+        reason: String,
+        actor: Principal
+    ) async throws
         -> ModelVersion
     {
         let now = clock()
         return try await write { db in
             let model = try Self.modelRow(db, name: name)
             let versionID = try Self.versionID(db, model: model, number: number)
-            let status = try String.fetchOne(db, sql: "SELECT status FROM versions WHERE id = ?", arguments: [versionID])
+            let status = try String.fetchOne(
+                db,
+                sql: "SELECT status FROM versions WHERE id = ?",
+                arguments: [versionID]
+            )
             guard status == VersionStatus.pending.rawValue else {
                 throw RegistryError.conflict(
                     "version \(number) of model '\(name)' is \(status ?? "?"): only a PENDING version can be marked FAILED"
@@ -238,8 +312,16 @@ extension SQLiteMetadataStore {
             )
             let revision = try Self.bumpRevision(db, modelID: model.id, at: now)
             try Self.appendEvent(
-                db, model: model, kind: .versionFailed, version: number, from: VersionStatus.pending.rawValue,
-                to: VersionStatus.failed.rawValue, actor: actor, comment: reason, revision: revision, at: now
+                db,
+                model: model,
+                kind: .versionFailed,
+                version: number,
+                from: VersionStatus.pending.rawValue,
+                to: VersionStatus.failed.rawValue,
+                actor: actor,
+                comment: reason,
+                revision: revision,
+                at: now
             )
             return try Self.fetchVersion(db, model: model, where: "v.id = ?", [versionID])
         }
@@ -250,16 +332,21 @@ extension SQLiteMetadataStore {
     static func versionID(_ db: Database, model: ModelRow, number: Int) throws -> Int64 {
         guard
             let id = try Int64.fetchOne(
-                db, sql: "SELECT id FROM versions WHERE model_id = ? AND number = ?", arguments: [model.id, number]
+                db,
+                sql: "SELECT id FROM versions WHERE model_id = ? AND number = ?",
+                arguments: [model.id, number]
             )
         else {
-            throw RegistryError.notFound("model '\(model.name)' has no version \(number)" + latestHint(db, model: model))
+            throw RegistryError.notFound(
+                "model '\(model.name)' has no version \(number)" + latestHint(db, model: model)
+            )
         }
         return id
     }
 
     static func latestHint(_ db: Database, model: ModelRow) -> String {
-        let latest = (try? Int.fetchOne(db, sql: "SELECT last_number FROM models WHERE id = ?", arguments: [model.id])) ?? 0
+        let latest =
+            (try? Int.fetchOne(db, sql: "SELECT last_number FROM models WHERE id = ?", arguments: [model.id])) ?? 0
         return latest == 0 ? " (it has no versions yet)" : " (latest is \(latest))"
     }
 
@@ -270,12 +357,15 @@ extension SQLiteMetadataStore {
         _ arguments: StatementArguments,
         notFound: () -> String = { "version not found" }
     ) throws -> ModelVersion {
-        guard let row = try Row.fetchOne(db, sql: "SELECT v.* FROM versions v WHERE \(condition)", arguments: arguments) else {
+        guard let row = try Row.fetchOne(db, sql: "SELECT v.* FROM versions v WHERE \(condition)", arguments: arguments)
+        else {
             throw RegistryError.notFound(notFound())
         }
         let id: Int64 = row["id"]
         let files = try Row.fetchAll(
-            db, sql: "SELECT path, size, digest, role FROM version_files WHERE version_id = ? ORDER BY path", arguments: [id]
+            db,
+            sql: "SELECT path, size, digest, role FROM version_files WHERE version_id = ? ORDER BY path",
+            arguments: [id]
         ).map { file in
             VersionFile(
                 path: file["path"],
@@ -285,11 +375,17 @@ extension SQLiteMetadataStore {
             )
         }
         var metrics: [String: Double] = [:]
-        for metric in try Row.fetchAll(db, sql: "SELECT key, value FROM version_metrics WHERE version_id = ?", arguments: [id]) {
+        for metric in try Row.fetchAll(
+            db,
+            sql: "SELECT key, value FROM version_metrics WHERE version_id = ?",
+            arguments: [id]
+        ) {
             metrics[metric["key"]] = metric["value"]
         }
         let aliases = try String.fetchAll(
-            db, sql: "SELECT alias FROM aliases WHERE version_id = ? ORDER BY alias", arguments: [id]
+            db,
+            sql: "SELECT alias FROM aliases WHERE version_id = ? ORDER BY alias",
+            arguments: [id]
         )
         let format: String? = row["format"]
         return ModelVersion(
@@ -305,7 +401,10 @@ extension SQLiteMetadataStore {
             params: try keyValues(db, table: "version_params", owner: "version_id", id: id),
             tags: try keyValues(db, table: "version_tags", owner: "version_id", id: id),
             lineage: Lineage(
-                runID: row["run_id"], source: row["source"], gitCommit: row["git_commit"], datasetDigest: row["dataset_digest"]
+                runID: row["run_id"],
+                source: row["source"],
+                gitCommit: row["git_commit"],
+                datasetDigest: row["dataset_digest"]
             ),
             description: row["description"],
             failureReason: row["failure_reason"],

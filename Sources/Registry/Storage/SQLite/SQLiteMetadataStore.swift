@@ -42,7 +42,10 @@ public struct SQLiteMetadataStore: MetadataStore {
         case .SQLITE_CONSTRAINT_TRIGGER, .SQLITE_CONSTRAINT_CHECK, .SQLITE_CONSTRAINT_FOREIGNKEY:
             return RegistryError(.conflict, "refused by the schema: \(error.message ?? "constraint")")
         case .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_FULL, .SQLITE_IOERR:
-            return RegistryError(.unavailable, "the metadata database is unavailable: \(error.message ?? "\(error.resultCode)")")
+            return RegistryError(
+                .unavailable,
+                "the metadata database is unavailable: \(error.message ?? "\(error.resultCode)")"
+            )
         default:
             return RegistryError(.internal, "metadata database error: \(error)")
         }
@@ -59,7 +62,12 @@ struct ModelRow: Sendable {
 
 extension SQLiteMetadataStore {
     static func modelRow(_ db: Database, name: String) throws -> ModelRow {
-        guard let row = try Row.fetchOne(db, sql: "SELECT id, name, revision FROM models WHERE name = ?", arguments: [name])
+        guard
+            let row = try Row.fetchOne(
+                db,
+                sql: "SELECT id, name, revision FROM models WHERE name = ?",
+                arguments: [name]
+            )
         else {
             throw RegistryError.notFound("model '\(Validation.printable(name))' does not exist")
         }
@@ -78,7 +86,10 @@ extension SQLiteMetadataStore {
 
     /// Raises the model's revision and returns the new value.
     static func bumpRevision(_ db: Database, modelID: Int64, at: Date) throws -> Int64 {
-        try db.execute(sql: "UPDATE models SET revision = revision + 1, updated_at = ? WHERE id = ?", arguments: [at, modelID])
+        try db.execute(
+            sql: "UPDATE models SET revision = revision + 1, updated_at = ? WHERE id = ?",
+            arguments: [at, modelID]
+        )
         return try Int64.fetchOne(db, sql: "SELECT revision FROM models WHERE id = ?", arguments: [modelID]) ?? 0
     }
 
@@ -122,7 +133,14 @@ extension SQLiteMetadataStore {
         return result
     }
 
-    static func applyTags(_ db: Database, table: String, owner: String, id: Int64, set: [String: String], remove: [String])
+    static func applyTags(
+        _ db: Database,
+        table: String,
+        owner: String,
+        id: Int64,
+        set: [String: String],
+        remove: [String]
+    )
         throws
     {
         for key in remove {
@@ -130,7 +148,8 @@ extension SQLiteMetadataStore {
         }
         for (key, value) in set {
             try db.execute(
-                sql: "INSERT INTO \(table) (\(owner), key, value) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET value = excluded.value",
+                sql:
+                    "INSERT INTO \(table) (\(owner), key, value) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET value = excluded.value",
                 arguments: [id, key, value]
             )
         }
@@ -142,7 +161,9 @@ extension SQLiteMetadataStore {
 
     static func decodePageToken(_ token: String, field: String = "page_token") throws -> String {
         guard let data = Data(base64Encoded: token), let value = String(data: data, encoding: .utf8) else {
-            throw RegistryError.invalid("invalid \(field) '\(Validation.printable(token))': pass the value of next_page_token unchanged")
+            throw RegistryError.invalid(
+                "invalid \(field) '\(Validation.printable(token))': pass the value of next_page_token unchanged"
+            )
         }
         return value
     }

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every modelctl benchmark against a release build and prints a summary.
+#
+# Builds .build-release/release/modelctl first when it is missing (BENCH_REBUILD=1 rebuilds it anyway), then runs
+# bench/blob-transfer.sh and bench/resolve-alias.sh. Results: bench/results/*.json, *.txt and summary.md
+# (bench/results/ is git-ignored). These are benchmarks, not tests: they report numbers and ratios against nginx
+# measured in the same run; the exit status is non-zero only when a benchmark could not run.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+ensure_modelctl
+mkdir -p "$RESULTS_DIR"
+rm -f "$RESULTS_DIR"/blob-transfer.* "$RESULTS_DIR"/resolve-alias.* "$RESULTS_DIR"/summary.md
+
+log "== bench/blob-transfer.sh =="
+"$BENCH_DIR/blob-transfer.sh" 2>"$RESULTS_DIR/blob-transfer.log"
+log "== bench/resolve-alias.sh =="
+"$BENCH_DIR/resolve-alias.sh" 2>"$RESULTS_DIR/resolve-alias.log"
+
+{
+    echo "# modelctl benchmark summary ($(date -u +%Y-%m-%dT%H:%M:%SZ))"
+    echo
+    echo '```'
+    machine_info
+    echo '```'
+    echo
+    "${BENCHUTIL[@]}" summary "$RESULTS_DIR"
+} >"$RESULTS_DIR/summary.md"
+echo
+cat "$RESULTS_DIR/summary.md"
+echo
+echo "Details: $RESULTS_DIR/{blob-transfer,resolve-alias}.{txt,json,log}"
