@@ -56,7 +56,7 @@ public enum Validation {
     }
 
     /// Free text (tag values, descriptions, comments): bounded length, no NUL or other control characters except
-    /// tab and newline.
+    /// tab, carriage return and newline.
     public static func text(_ value: String, field: String, maxLength: Int = maxTagValueLength) throws(RegistryError) {
         guard value.utf8.count <= maxLength else {
             throw .invalid("\(field) is \(value.utf8.count) bytes long: at most \(maxLength) are accepted")

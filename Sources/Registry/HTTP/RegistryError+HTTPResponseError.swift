@@ -30,6 +30,7 @@ extension RegistryError: HTTPResponseError {
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
         if code == .conflict, let revision = details["revision"] { headers[.eTag] = "\"\(revision)\"" }
         if code == .conflict, let offset = details["offset"] { headers[.uploadOffset] = offset }
+        if code == .rangeNotSatisfiable, let size = details["size"] { headers[.contentRange] = "bytes */\(size)" }
         return Response(
             status: status,
             headers: headers,

@@ -50,21 +50,29 @@ public struct RegistryService: Sendable {
         return try await metadata.models(matching: query)
     }
 
-    public func updateModel(named name: String, _ update: MetadataUpdate, actor: Principal) async throws -> Model {
+    public func updateModel(named name: String, _ update: MetadataUpdate, expectedRevision: Int64?, actor: Principal)
+        async throws -> Model
+    {
         try Validation.modelName(name)
         try Self.validate(update, allowMetrics: false)
-        return try await metadata.updateModel(named: name, update, actor: actor)
+        return try await metadata.updateModel(named: name, update, expectedRevision: expectedRevision, actor: actor)
     }
 
-    public func deleteModel(named name: String, force: Bool, actor: Principal) async throws {
+    public func deleteModel(named name: String, force: Bool, expectedRevision: Int64?, actor: Principal) async throws {
         try Validation.modelName(name)
-        try await metadata.deleteModel(named: name, force: force, actor: actor)
+        try await metadata.deleteModel(named: name, force: force, expectedRevision: expectedRevision, actor: actor)
     }
 
-    public func history(model: String, limit: Int, beforeID: Int64?) async throws -> [AuditEvent] {
+    /// Audit events newest first; `nextBefore` is the id to pass as `beforeID` for the next (older) page, `nil` on the
+    /// last page.
+    public func history(model: String, limit: Int, beforeID: Int64?) async throws -> (
+        events: [AuditEvent], nextBefore: Int64?
+    ) {
         try Validation.modelName(model)
         try Self.checkLimit(limit)
-        return try await metadata.history(model: model, limit: limit, beforeID: beforeID)
+        let events = try await metadata.history(model: model, limit: limit + 1, beforeID: beforeID)
+        let page = Array(events.prefix(limit))
+        return (page, events.count > limit ? page.last?.id : nil)
     }
 
     // MARK: Versions
@@ -283,6 +291,7 @@ public struct RegistryService: Sendable {
     {
         try Validation.modelName(model)
         try Validation.alias(alias)
+        try comment.map { try Validation.text($0, field: "comment") }
         return try await metadata.deleteAlias(
             model: model,
             alias: alias,
@@ -341,6 +350,11 @@ public struct RegistryService: Sendable {
     }
 
     static func validate(_ update: MetadataUpdate, allowMetrics: Bool) throws {
+        guard !update.isEmpty else {
+            throw RegistryError.invalid(
+                "nothing to update: give description, tags, remove_tags\(allowMetrics ? " or metrics" : "")"
+            )
+        }
         if let description = update.description {
             try Validation.text(description, field: "description", maxLength: Validation.maxDescriptionLength)
         }

@@ -47,12 +47,14 @@ public protocol ResumableBlobUploads: Sendable {
 
     /// Appends `body` at `offset`, which must equal the acknowledged length (otherwise `conflict`, with the current
     /// offset in the error's details). Whatever part of the body arrived is kept and acknowledged even when the
-    /// connection breaks, so the client resumes from ``uploadOffset(_:)``.
+    /// connection breaks, so the client resumes from ``uploadOffset(_:)``. At most `maxLength` bytes are appended;
+    /// a longer body is refused with `invalidArgument` once the first `maxLength` bytes were kept.
     ///
     /// - Returns: the new acknowledged length.
     func appendUpload<Body: AsyncSequence & Sendable>(
         _ id: String,
         at offset: Int64,
+        maxLength: Int64,
         _ body: Body
     ) async throws -> Int64
     where Body.Element == ByteBuffer

@@ -13,10 +13,11 @@ public protocol MetadataStore: Sendable {
     func createModel(name: String, description: String, tags: [String: String], actor: Principal) async throws -> Model
     func model(named name: String) async throws -> Model
     func models(matching query: ModelQuery) async throws -> Page<Model>
-    func updateModel(named name: String, _ update: MetadataUpdate, actor: Principal) async throws -> Model
+    func updateModel(named name: String, _ update: MetadataUpdate, expectedRevision: Int64?, actor: Principal) async throws
+        -> Model
     /// Deletes a model with its versions and aliases. Without `force`, refuses (conflict) while an alias or the
     /// Staging/Production stage points into it.
-    func deleteModel(named name: String, force: Bool, actor: Principal) async throws
+    func deleteModel(named name: String, force: Bool, expectedRevision: Int64?, actor: Principal) async throws
 
     // MARK: Versions
     func createVersion(model: String, _ version: NewVersion, actor: Principal) async throws -> ModelVersion
@@ -82,7 +83,8 @@ public protocol MetadataStore: Sendable {
         async throws -> AliasChange
 
     // MARK: Audit
-    /// Events of a model, newest first, optionally only those older than `beforeID`.
+    /// Events of every model that had this name (a deleted model's included), newest first, optionally only those
+    /// older than `beforeID`. `notFound` when no model of that name ever existed.
     func history(model: String, limit: Int, beforeID: Int64?) async throws -> [AuditEvent]
 
     // MARK: Blob index

@@ -464,12 +464,12 @@ import Testing
                 actor: Self.alice
             )
             await #expect {
-                try await store.deleteModel(named: "m", force: false, actor: Self.alice)
+                try await store.deleteModel(named: "m", force: false, expectedRevision: nil, actor: Self.alice)
             } throws: { error in
                 let error = try #require(error as? RegistryError)
                 return error.code == .conflict && error.message.contains("alias 'prod'")
             }
-            try await store.deleteModel(named: "m", force: true, actor: Self.alice)
+            try await store.deleteModel(named: "m", force: true, expectedRevision: nil, actor: Self.alice)
             await #expect { _ = try await store.model(named: "m") } throws: {
                 ($0 as? RegistryError)?.code == .notFound
             }
@@ -477,13 +477,13 @@ import Testing
                 try Int.fetchOne(db, sql: "SELECT count(*) FROM version_files")
             }
             #expect(remaining == 0)
-            let events = try await database.writer.read { db in
-                try String.fetchAll(
-                    db,
-                    sql: "SELECT kind FROM audit_events WHERE model_name = 'm' ORDER BY id DESC LIMIT 1"
-                )
-            }
-            #expect(events == ["model.deleted"])
+            // The history stays readable by name after the deletion
+            let history = try await store.history(model: "m", limit: 100, beforeID: nil)
+            #expect(history.first?.kind == .modelDeleted)
+            #expect(history.last?.kind == .modelCreated)
+            await #expect {
+                _ = try await store.history(model: "never-existed", limit: 10, beforeID: nil)
+            } throws: { ($0 as? RegistryError)?.code == .notFound }
         }
     }
 

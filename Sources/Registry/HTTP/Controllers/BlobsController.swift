@@ -98,7 +98,9 @@ struct BlobsController {
                 "Content-Range covers \(range.end - range.start + 1) bytes but Content-Length is \(declared)"
             )
         }
-        let offset = try await service.blobs.appendUpload(id, at: range.start, request.body)
+        let offset = try await service.blobs.appendUpload(
+            id, at: range.start, maxLength: range.end - range.start + 1, request.body
+        )
         return Self.progress(id: id, offset: offset)
     }
 
@@ -119,7 +121,7 @@ struct BlobsController {
         }
         let stored = try await service.finishUpload(id, expected: digest)
         return EditedResponse(
-            status: .created,
+            status: stored.created ? .created : .ok,
             headers: [.location: "/api/v1/blobs/\(digest)", .dockerContentDigest: digest.description],
             response: BlobDTO(digest: stored.digest.description, size: stored.size, created: stored.created)
         )

@@ -55,6 +55,7 @@ struct ModelsController {
         let model = try await service.updateModel(
             named: try context.string("name"),
             MetadataUpdate(description: body.description, setTags: body.tags ?? [:], removeTags: body.removeTags ?? []),
+            expectedRevision: try request.expectedRevision(),
             actor: context.principal
         )
         return EditedResponse(headers: [.eTag: "\"\(model.revision)\""], response: ModelDTO(model))
@@ -64,6 +65,7 @@ struct ModelsController {
         try await service.deleteModel(
             named: try context.string("name"),
             force: try request.queryBool("force"),
+            expectedRevision: try request.expectedRevision(),
             actor: context.principal
         )
         return .noContent
@@ -77,10 +79,7 @@ struct ModelsController {
             }
             return id
         }
-        let events = try await service.history(model: try context.string("name"), limit: limit, beforeID: before)
-        return HistoryDTO(
-            events: events.map(AuditEventDTO.init),
-            nextBefore: events.count == limit ? events.last?.id : nil
-        )
+        let history = try await service.history(model: try context.string("name"), limit: limit, beforeID: before)
+        return HistoryDTO(events: history.events.map(AuditEventDTO.init), nextBefore: history.nextBefore)
     }
 }

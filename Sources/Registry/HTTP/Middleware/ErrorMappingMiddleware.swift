@@ -43,8 +43,6 @@ struct ErrorMappingMiddleware<Context: RequestContext>: RouterMiddleware {
             return RegistryError.notFound("no route for \(request.method) \(request.uri.path)")
         case .contentTooLarge:
             return RegistryError(.bodyTooLarge, "the JSON body is larger than the 1 MiB accepted")
-        case .methodNotAllowed:
-            return RegistryError.invalid("method \(request.method) is not allowed on \(request.uri.path)")
         case .unprocessableContent, .badRequest:
             return RegistryError.invalid(message)
         case .rangeNotSatisfiable:

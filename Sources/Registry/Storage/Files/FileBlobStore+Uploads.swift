@@ -54,6 +54,7 @@ extension FileBlobStore: ResumableBlobUploads {
     public func appendUpload<Body: AsyncSequence & Sendable>(
         _ id: String,
         at offset: Int64,
+        maxLength: Int64,
         _ body: Body
     ) async throws
         -> Int64
@@ -61,7 +62,7 @@ extension FileBlobStore: ResumableBlobUploads {
         let directory = try sessionDirectory(id)
         try await uploads.acquire(id)
         do {
-            let length = try await appendLocked(id, directory: directory, at: offset, body)
+            let length = try await appendLocked(id, directory: directory, at: offset, maxLength: maxLength, body)
             await uploads.release(id)
             return length
         } catch {
@@ -74,6 +75,7 @@ extension FileBlobStore: ResumableBlobUploads {
         _ id: String,
         directory: URL,
         at offset: Int64,
+        maxLength: Int64,
         _ body: Body
     ) async throws -> Int64 where Body.Element == ByteBuffer {
         let committed = try Self.readOffset(in: directory)
@@ -92,10 +94,18 @@ extension FileBlobStore: ResumableBlobUploads {
         var length = committed
         var failure: (any Error)?
         do {
-            for try await chunk in body {
+            for try await var chunk in body {
+                let room = committed + maxLength - length
+                if chunk.readableBytes > room {
+                    chunk = chunk.getSlice(at: chunk.readerIndex, length: Int(room)) ?? ByteBuffer()
+                    failure = RegistryError.invalid(
+                        "the chunk has more bytes than its Content-Range declares (\(maxLength)); the first \(maxLength) were kept"
+                    )
+                }
                 try file.write(chunk)
                 if hasher != nil { chunk.withUnsafeReadableBytes { hasher!.update(bufferPointer: $0) } }
                 length += Int64(chunk.readableBytes)
+                if failure != nil { break }
             }
         } catch {
             // A broken connection: keep and acknowledge what arrived so the client can resume from there.

@@ -8,7 +8,8 @@ import NIOPosix
 /// Layout under `root`:
 /// - `blobs/sha256/<first two hex digits>/<hex>`: complete, verified blobs (read-only once in place);
 /// - `tmp/`: single-request uploads in progress (removed on failure; leftovers of a crash are removed at start-up);
-/// - `uploads/<session id>`: resumable upload sessions; their acknowledged length is kept in the metadata store.
+/// - `uploads/<session id>/`: resumable upload sessions: `data` and `offset`, the acknowledged length, replaced
+///   atomically after each chunk is fsynced.
 ///
 /// Writes hash while streaming, `fsync` the data, rename it into place and `fsync` the directory, so after a crash
 /// a blob is either complete under its digest or absent.

@@ -4,12 +4,15 @@ import GRDB
 extension SQLiteMetadataStore {
     public func history(model name: String, limit: Int, beforeID: Int64?) async throws -> [AuditEvent] {
         try await read { db in
-            let model = try Self.modelRow(db, name: name)
+            // By name, so the history of a deleted model (and of earlier models of the same name) stays readable.
             let rows = try Row.fetchAll(
                 db,
-                sql: "SELECT * FROM audit_events WHERE model_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
-                arguments: [model.id, beforeID ?? Int64.max, limit]
+                sql: "SELECT * FROM audit_events WHERE model_name = ? AND id < ? ORDER BY id DESC LIMIT ?",
+                arguments: [name, beforeID ?? Int64.max, limit]
             )
+            if rows.isEmpty, beforeID == nil {
+                _ = try Self.modelRow(db, name: name)
+            }
             return rows.map { row in
                 AuditEvent(
                     id: row["id"],

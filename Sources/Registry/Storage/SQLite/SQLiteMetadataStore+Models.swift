@@ -38,7 +38,7 @@ extension SQLiteMetadataStore {
             var arguments: StatementArguments = []
             if let prefix = query.namePrefix, !prefix.isEmpty {
                 conditions.append("substr(name, 1, ?) = ?")
-                _ = arguments.append(contentsOf: [prefix.count, prefix])
+                _ = arguments.append(contentsOf: [prefix.unicodeScalars.count, prefix])
             }
             for tag in query.tags {
                 if let value = tag.value {
@@ -69,10 +69,13 @@ extension SQLiteMetadataStore {
         }
     }
 
-    public func updateModel(named name: String, _ update: MetadataUpdate, actor: Principal) async throws -> Model {
+    public func updateModel(named name: String, _ update: MetadataUpdate, expectedRevision: Int64?, actor: Principal)
+        async throws -> Model
+    {
         let now = clock()
         return try await write { db in
             let model = try Self.modelRow(db, name: name)
+            try Self.checkRevision(model, expected: expectedRevision)
             if let description = update.description {
                 try db.execute(
                     sql: "UPDATE models SET description = ? WHERE id = ?",
@@ -101,10 +104,11 @@ extension SQLiteMetadataStore {
         }
     }
 
-    public func deleteModel(named name: String, force: Bool, actor: Principal) async throws {
+    public func deleteModel(named name: String, force: Bool, expectedRevision: Int64?, actor: Principal) async throws {
         let now = clock()
         try await write { db in
             let model = try Self.modelRow(db, name: name)
+            try Self.checkRevision(model, expected: expectedRevision)
             if !force {
                 let aliases = try String.fetchAll(
                     db,
