@@ -50,7 +50,12 @@ public struct RegistryService: Sendable {
         return try await metadata.models(matching: query)
     }
 
-    public func updateModel(named name: String, _ update: MetadataUpdate, expectedRevision: Int64?, actor: Principal)
+    public func updateModel(
+        named name: String,
+        _ update: MetadataUpdate,
+        expectedRevision: Int64?,
+        actor: Principal
+    )
         async throws -> Model
     {
         try Validation.modelName(name)
@@ -65,7 +70,11 @@ public struct RegistryService: Sendable {
 
     /// Audit events newest first; `nextBefore` is the id to pass as `beforeID` for the next (older) page, `nil` on the
     /// last page.
-    public func history(model: String, limit: Int, beforeID: Int64?) async throws -> (
+    public func history(
+        model: String,
+        limit: Int,
+        beforeID: Int64?
+    ) async throws -> (
         events: [AuditEvent], nextBefore: Int64?
     ) {
         try Validation.modelName(model)

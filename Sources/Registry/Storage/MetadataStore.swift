@@ -13,7 +13,12 @@ public protocol MetadataStore: Sendable {
     func createModel(name: String, description: String, tags: [String: String], actor: Principal) async throws -> Model
     func model(named name: String) async throws -> Model
     func models(matching query: ModelQuery) async throws -> Page<Model>
-    func updateModel(named name: String, _ update: MetadataUpdate, expectedRevision: Int64?, actor: Principal) async throws
+    func updateModel(
+        named name: String,
+        _ update: MetadataUpdate,
+        expectedRevision: Int64?,
+        actor: Principal
+    ) async throws
         -> Model
     /// Deletes a model with its versions and aliases. Without `force`, refuses (conflict) while an alias or the
     /// Staging/Production stage points into it.

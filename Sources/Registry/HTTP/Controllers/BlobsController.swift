@@ -99,7 +99,10 @@ struct BlobsController {
             )
         }
         let offset = try await service.blobs.appendUpload(
-            id, at: range.start, maxLength: range.end - range.start + 1, request.body
+            id,
+            at: range.start,
+            maxLength: range.end - range.start + 1,
+            request.body
         )
         return Self.progress(id: id, offset: offset)
     }

@@ -69,7 +69,12 @@ extension SQLiteMetadataStore {
         }
     }
 
-    public func updateModel(named name: String, _ update: MetadataUpdate, expectedRevision: Int64?, actor: Principal)
+    public func updateModel(
+        named name: String,
+        _ update: MetadataUpdate,
+        expectedRevision: Int64?,
+        actor: Principal
+    )
         async throws -> Model
     {
         let now = clock()
