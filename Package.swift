@@ -139,12 +139,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PackagerTests",
-            dependencies: ["Packager", "TestSupport"],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "RegistryClientTests",
-            dependencies: ["RegistryClient"],
+            dependencies: ["Packager", "CArchive", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
