@@ -10,7 +10,8 @@ public final class DaemonProcess: @unchecked Sendable {
     public private(set) var startupSeconds: Double = 0
     private let process = Process()
     private let output = Pipe()
-    private let errors = Pipe()
+    /// Standard error of the daemon (its log), kept in a file so it never blocks the daemon.
+    public let logFile: URL
 
     /// The `modelctl` executable built next to the test bundle.
     public static var executable: URL {
@@ -26,14 +27,16 @@ public final class DaemonProcess: @unchecked Sendable {
     }
 
     /// Starts the daemon and waits (up to 20 s) for the line that names its port.
-    public init(dataDirectory: URL) throws {
+    public init(dataDirectory: URL, arguments: [String] = []) throws {
         self.dataDirectory = dataDirectory
         process.executableURL = Self.executable
-        process.arguments = [
-            "serve", "--data-dir", dataDirectory.path, "--listen", "127.0.0.1:0", "--log-level", "warning",
-        ]
+        let logLevel = arguments.contains("--log-level") ? [] : ["--log-level", "warning"]
+        process.arguments =
+            ["serve", "--data-dir", dataDirectory.path, "--listen", "127.0.0.1:0"] + logLevel + arguments
         process.standardOutput = output
-        process.standardError = errors
+        logFile = FileManager.default.temporaryDirectory.appending(path: "modelctl-daemon-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: logFile)
         let started = Date()
         try process.run()
         let handle = output.fileHandleForReading
@@ -49,11 +52,13 @@ public final class DaemonProcess: @unchecked Sendable {
             let port = Int(text[range.upperBound...].prefix { $0.isNumber })
         else {
             process.terminate()
-            let stderr = String(decoding: errors.fileHandleForReading.availableData, as: UTF8.self)
-            throw DaemonError(message: "modelctl serve did not report its port: stdout=\(text) stderr=\(stderr)")
+            throw DaemonError(message: "modelctl serve did not report its port: stdout=\(text) log=\(log)")
         }
         self.port = port
     }
+
+    /// What the daemon logged so far.
+    public var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
     public var baseURL: String { "http://127.0.0.1:\(port)" }
     public var processIdentifier: Int32 { process.processIdentifier }
@@ -78,6 +83,7 @@ public final class DaemonProcess: @unchecked Sendable {
             Foundation.kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
+        try? FileManager.default.removeItem(at: logFile)
     }
 }
 

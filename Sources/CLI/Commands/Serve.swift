@@ -4,6 +4,8 @@ import Hummingbird
 import Logging
 import NIOCore
 import Registry
+import ServiceLifecycle
+import UnixSignals
 
 extension Modelctl {
     /// `modelctl serve`: runs the registry daemon until SIGINT or SIGTERM.
@@ -31,11 +33,24 @@ extension Modelctl {
         )
         var logLevel: String = "info"
 
+        @Option(
+            help: ArgumentHelp(
+                "On SIGINT/SIGTERM, how long requests in flight may take to finish before they are cancelled.",
+                valueName: "SECONDS"
+            )
+        )
+        var shutdownTimeout: Int = 30
+
         func validate() throws {
             do {
                 _ = try RegistryConfiguration.parseListenAddress(listen)
             } catch let error as RegistryError {
                 throw ValidationError(error.message)
+            }
+            guard shutdownTimeout >= 0 else {
+                throw ValidationError(
+                    "invalid shutdown timeout \(shutdownTimeout): expected a number of seconds, 0 or more"
+                )
             }
             guard Logger.Level(rawValue: logLevel) != nil else {
                 throw ValidationError(
@@ -62,7 +77,15 @@ extension Modelctl {
                     "modelctl registry listening on http://\(shownHost):\(bound) (data directory \(dataDirectory.path))\n"
                 FileHandle.standardOutput.write(Data(line.utf8))
             }
-            try await app.runService()
+            // Requests in flight finish on SIGINT/SIGTERM; after the timeout they are cancelled, which removes any
+            // partial upload (nothing half-written is ever exposed either way).
+            var group = ServiceGroupConfiguration(
+                services: [app],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+            group.maximumGracefulShutdownDuration = .seconds(shutdownTimeout)
+            try await ServiceGroup(configuration: group).run()
         }
     }
 }

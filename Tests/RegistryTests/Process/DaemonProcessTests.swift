@@ -262,6 +262,38 @@ import Glibc
         }
     }
 
+    @Test func aStalledUploadIsCancelledAfterTheShutdownTimeoutAndLeavesNothing() async throws {
+        try await withTemporaryDirectory { directory in
+            let daemon = try DaemonProcess(dataDirectory: directory, arguments: ["--shutdown-timeout", "1"])
+            let blob = BlobFixture(count: 2 << 20, seed: 9)
+            // Given an upload that sends half of its body and then stalls
+            let socket = try RawSocket(port: daemon.port)
+            try socket.send(
+                "PUT /api/v1/blobs/\(blob.digest) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: \(blob.size)\r\n\r\n"
+            )
+            try socket.send(Array(blob.bytes[..<(blob.size / 2)]))
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(
+                try FileManager.default.contentsOfDirectory(atPath: directory.appending(path: "tmp").path).count == 1
+            )
+            // When the daemon is asked to stop
+            let stopping = ContinuousClock.now
+            kill(daemon.processIdentifier, SIGTERM)
+            while daemon.isRunning, ContinuousClock.now - stopping < .seconds(15) {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            // Then it stops soon after the timeout, and the partial upload is gone rather than half-written
+            #expect(!daemon.isRunning, "daemon log:\n\(daemon.log)")
+            #expect(ContinuousClock.now - stopping < .seconds(10))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory.appending(path: "tmp").path).isEmpty)
+            #expect(
+                !FileManager.default.fileExists(
+                    atPath: directory.appending(path: "blobs/sha256/\(blob.digest.dropFirst(7).prefix(2))").path
+                )
+            )
+        }
+    }
+
     @Test func answersExpectContinueBeforeTheBody() async throws {
         try await withTemporaryDirectory { directory in
             let daemon = try DaemonProcess(dataDirectory: directory)
