@@ -13,7 +13,9 @@ import Testing
 
     @Test func optionsAreParsed() throws {
         let command = try #require(
-            try Modelctl.parseAsRoot(["serve", "--data-dir", "/srv/models", "--listen", "[::1]:9000", "--log-level", "debug"])
+            try Modelctl.parseAsRoot([
+                "serve", "--data-dir", "/srv/models", "--listen", "[::1]:9000", "--log-level", "debug",
+            ])
                 as? Modelctl.Serve
         )
         #expect(command.dataDirectory == "/srv/models")

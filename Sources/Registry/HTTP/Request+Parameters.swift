@@ -115,10 +115,10 @@ struct ContentRange: Equatable {
         }
         let spec = header.dropFirst("bytes ".count)
         let halves = spec.split(separator: "/", maxSplits: 1)
-        let bounds = halves.first?.split(separator: "-", maxSplits: 1) ?? []
-        guard halves.count == 2, bounds.count == 2, let start = Int64(bounds[0]), let end = Int64(bounds[1]),
-            start >= 0,
-            end >= start
+        let bounds = halves.first?.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false) ?? []
+        let isNumber = { (text: Substring) in !text.isEmpty && text.utf8.allSatisfy { (0x30...0x39).contains($0) } }
+        guard halves.count == 2, bounds.count == 2, isNumber(bounds[0]), isNumber(bounds[1]),
+            let start = Int64(bounds[0]), let end = Int64(bounds[1]), end >= start
         else {
             throw RegistryError.invalid("invalid Content-Range '\(Validation.printable(header))': \(syntax)")
         }

@@ -3,8 +3,12 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
-import Testing
 import TestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 // Shared request helpers and wire types of the HTTP API tests. Every helper that "must succeed" records an issue and
 // throws (through `#require`) when the registry answers otherwise, so a failing precondition never looks like a pass.
@@ -155,7 +159,10 @@ extension TestResponse {
         do {
             return try decoder.decode(type, from: Data(body.readableBytesView))
         } catch {
-            Issue.record("cannot decode \(T.self) from \(status.code) \(text): \(error)", sourceLocation: sourceLocation)
+            Issue.record(
+                "cannot decode \(T.self) from \(status.code) \(text): \(error)",
+                sourceLocation: sourceLocation
+            )
             throw error
         }
     }
@@ -176,13 +183,20 @@ func expectError(
 ) {
     #expect(response.status == status, "body: \(response.text)", sourceLocation: sourceLocation)
     guard let error = response.apiError else {
-        Issue.record("expected a JSON error body with code \(code), got \(response.status.code) '\(response.text)'", sourceLocation: sourceLocation)
+        Issue.record(
+            "expected a JSON error body with code \(code), got \(response.status.code) '\(response.text)'",
+            sourceLocation: sourceLocation
+        )
         return
     }
     #expect(response.headers[.contentType]?.hasPrefix("application/json") == true, sourceLocation: sourceLocation)
     #expect(error.code == code, "message: \(error.message)", sourceLocation: sourceLocation)
     for fragment in fragments {
-        #expect(error.message.contains(fragment), "message '\(error.message)' should mention '\(fragment)'", sourceLocation: sourceLocation)
+        #expect(
+            error.message.contains(fragment),
+            "message '\(error.message)' should mention '\(fragment)'",
+            sourceLocation: sourceLocation
+        )
     }
 }
 
@@ -199,7 +213,11 @@ func expectStatus(
 
 /// Percent-encodes one path segment (everything but unreserved characters).
 func segment(_ text: String) -> String {
-    text.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")) ?? text
+    text.addingPercentEncoding(
+        withAllowedCharacters: CharacterSet(
+            charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+        )
+    ) ?? text
 }
 
 /// Sends a request; `json` is serialised with `JSONSerialization` and sent as `application/json`.
@@ -256,7 +274,11 @@ func createModel(
     return try response.decode(APIModel.self, sourceLocation: sourceLocation)
 }
 
-func getModel(_ client: APIClient, _ name: String, sourceLocation: SourceLocation = #_sourceLocation) async throws -> APIModel {
+func getModel(
+    _ client: APIClient,
+    _ name: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) async throws -> APIModel {
     let response = try await send(client, .get, "/api/v1/models/\(name)")
     try expectStatus(response, .ok, sourceLocation: sourceLocation)
     return try response.decode(APIModel.self, sourceLocation: sourceLocation)
@@ -278,7 +300,12 @@ func postVersion(
     label: String? = nil,
     extra: [String: Any] = [:]
 ) async throws -> TestResponse {
-    try await send(client, .post, "/api/v1/models/\(model)/versions", json: versionBody(files: files, label: label, extra: extra))
+    try await send(
+        client,
+        .post,
+        "/api/v1/models/\(model)/versions",
+        json: versionBody(files: files, label: label, extra: extra)
+    )
 }
 
 /// Creates a PENDING version; it must answer 201.
@@ -323,9 +350,20 @@ func readyVersion(
 ) async throws -> APIVersion {
     for file in files {
         let upload = try await uploadBlob(client, file.blob)
-        try #require(upload.status == .created || upload.status == .ok, "body: \(upload.text)", sourceLocation: sourceLocation)
+        try #require(
+            upload.status == .created || upload.status == .ok,
+            "body: \(upload.text)",
+            sourceLocation: sourceLocation
+        )
     }
-    let created = try await pushVersion(client, model: model, files: files, label: label, extra: extra, sourceLocation: sourceLocation)
+    let created = try await pushVersion(
+        client,
+        model: model,
+        files: files,
+        label: label,
+        extra: extra,
+        sourceLocation: sourceLocation
+    )
     let committed = try await commitVersion(client, model: model, version: created.version)
     try expectStatus(committed, .ok, sourceLocation: sourceLocation)
     let version = try committed.decode(APIVersion.self, sourceLocation: sourceLocation)
@@ -343,7 +381,10 @@ func readyVersion(
     sourceLocation: SourceLocation = #_sourceLocation
 ) async throws -> APIVersion {
     try await readyVersion(
-        client, model: model, files: [VersionFileSpec("model.onnx", .onnx(count: 256, seed: seed))], label: label,
+        client,
+        model: model,
+        files: [VersionFileSpec("model.onnx", .onnx(count: 256, seed: seed))],
+        label: label,
         sourceLocation: sourceLocation
     )
 }
@@ -373,7 +414,13 @@ func setStage(
     if let comment { body["comment"] = comment }
     var headers: HTTPFields = [:]
     if let ifMatch { headers[.ifMatch] = ifMatch }
-    return try await send(client, .post, "/api/v1/models/\(model)/versions/\(version)/stage", json: body, headers: headers)
+    return try await send(
+        client,
+        .post,
+        "/api/v1/models/\(model)/versions/\(version)/stage",
+        json: body,
+        headers: headers
+    )
 }
 
 func setAlias(
@@ -404,3 +451,72 @@ func history(
 
 /// `sha256:<hex>` of arbitrary bytes.
 func sha256Digest(_ bytes: [UInt8]) -> String { BlobFixture(bytes: bytes).digest }
+
+/// The value of an unlabelled sample (`name value`) in Prometheus exposition text.
+func metricValue(_ text: String, _ name: String) -> Double? {
+    for line in text.split(separator: "\n") where line.hasPrefix(name + " ") {
+        return Double(line.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces))
+    }
+    return nil
+}
+
+// MARK: Raw connections
+
+/// A blocking TCP connection to the live test server, for exchanges the test client cannot express.
+/// A TCP connection to the live test server, for exchanges the test client cannot express (interim responses,
+/// chunked request bodies). The blocking socket calls run on a dispatch queue, never on the cooperative pool that
+/// the server's handlers need. Used by one task at a time.
+final class RawHTTPConnection: @unchecked Sendable {
+    let descriptor: Int32
+    private let queue = DispatchQueue(label: "RawHTTPConnection")
+
+    init(port: Int) throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(descriptor >= 0)
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        try #require(connected == 0)
+    }
+
+    deinit { close(descriptor) }
+
+    private func onQueue<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            queue.async { continuation.resume(returning: body()) }
+        }
+    }
+
+    func write(_ bytes: [UInt8]) async {
+        await onQueue { [descriptor] in
+            var offset = 0
+            while offset < bytes.count {
+                let written = bytes[offset...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, 0) }
+                guard written > 0 else { return }
+                offset += written
+            }
+        }
+    }
+
+    /// Reads until `marker` appears (or the 10 s timeout / end of stream), returning everything read.
+    func read(until marker: String) async -> String {
+        await onQueue { [descriptor] in
+            var received: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while !String(decoding: received, as: UTF8.self).contains(marker) {
+                let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+                guard count > 0 else { break }
+                received += buffer[0..<count]
+            }
+            return String(decoding: received, as: UTF8.self)
+        }
+    }
+}

@@ -3,8 +3,8 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
-import Testing
 import TestSupport
+import Testing
 
 /// `/api/v1/models`: create, list, get, update, delete, history.
 @Suite struct ModelsControllerTests {
@@ -14,12 +14,30 @@ import TestSupport
         return try response.decode(APIModelList.self)
     }
 
-    func updateModel(_ client: APIClient, _ name: String, _ body: [String: Any]) async throws -> TestResponse {
-        try await send(client, .patch, "/api/v1/models/\(name)", json: body)
+    func updateModel(
+        _ client: APIClient,
+        _ name: String,
+        _ body: [String: Any],
+        ifMatch: String? = nil
+    ) async throws
+        -> TestResponse
+    {
+        var headers: HTTPFields = [:]
+        if let ifMatch { headers[.ifMatch] = ifMatch }
+        return try await send(client, .patch, "/api/v1/models/\(name)", json: body, headers: headers)
     }
 
-    func deleteModel(_ client: APIClient, _ name: String, query: String = "") async throws -> TestResponse {
-        try await send(client, .delete, "/api/v1/models/\(name)\(query)")
+    func deleteModel(
+        _ client: APIClient,
+        _ name: String,
+        query: String = "",
+        ifMatch: String? = nil
+    ) async throws
+        -> TestResponse
+    {
+        var headers: HTTPFields = [:]
+        if let ifMatch { headers[.ifMatch] = ifMatch }
+        return try await send(client, .delete, "/api/v1/models/\(name)\(query)", headers: headers)
     }
 
     // MARK: Tests
@@ -29,7 +47,9 @@ import TestSupport
             // Given an empty registry
             // When a model is created with a description and tags
             let response = try await send(
-                client, .post, "/api/v1/models",
+                client,
+                .post,
+                "/api/v1/models",
                 json: ["name": "resnet", "description": "image classifier", "tags": ["team": "vision"]]
             )
             // Then it is answered 201 with its location, revision 1 as entity tag and its fields
@@ -43,6 +63,12 @@ import TestSupport
             #expect(model.revision == 1)
             #expect(model.latestVersion == nil)
             #expect(model.aliases.isEmpty)
+            // And dates are UTC RFC 3339 without fractional seconds, keys snake_case and sorted
+            let date = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/
+            #expect(model.createdAt.wholeMatch(of: date) != nil, "created_at: \(model.createdAt)")
+            #expect(model.updatedAt.wholeMatch(of: date) != nil, "updated_at: \(model.updatedAt)")
+            #expect(response.text.hasPrefix("{\"aliases\":{},\"created_at\":"), "body: \(response.text)")
+            #expect(response.text.contains("\"latest_version\":null"))
             // And it can be read back
             let fetched = try await getModel(client, "resnet")
             #expect(fetched.description == "image classifier")
@@ -65,7 +91,12 @@ import TestSupport
             // Given a model
             try await createModel(client, "resnet", description: "first")
             // When another one with the same name is created
-            let response = try await send(client, .post, "/api/v1/models", json: ["name": "resnet", "description": "second"])
+            let response = try await send(
+                client,
+                .post,
+                "/api/v1/models",
+                json: ["name": "resnet", "description": "second"]
+            )
             // Then it is refused, naming the model, and the first one is unchanged
             expectError(response, .conflict, "already_exists", mentioning: ["'resnet'"])
             #expect(try await getModel(client, "resnet").description == "first")
@@ -78,7 +109,7 @@ import TestSupport
             // Given / When a model with an invalid name is created
             let response = try await send(client, .post, "/api/v1/models", json: ["name": name])
             // Then it is 400 invalid_argument naming the value
-            let printable = name.replacingOccurrences(of: "\u{1}", with: "\\u{1}")
+            let printable = name.replacingOccurrences(of: "\u{1}", with: "\\u{01}")
             expectError(response, .badRequest, "invalid_argument", mentioning: ["invalid model name '\(printable)'"])
             // And nothing was created
             let list = try await listModels(client)
@@ -104,18 +135,58 @@ import TestSupport
             // Given / When models are created with a bad tag key, an empty key and a value with a control character
             let badKey = try await send(client, .post, "/api/v1/models", json: ["name": "a", "tags": ["bad key": "x"]])
             let emptyKey = try await send(client, .post, "/api/v1/models", json: ["name": "b", "tags": ["": "x"]])
-            let badValue = try await send(client, .post, "/api/v1/models", json: ["name": "c", "tags": ["team": "a\u{0}b"]])
+            let badValue = try await send(
+                client,
+                .post,
+                "/api/v1/models",
+                json: ["name": "c", "tags": ["team": "a\u{0}b"]]
+            )
             // Then each is 400 naming the offending key
             expectError(badKey, .badRequest, "invalid_argument", mentioning: ["invalid tag key 'bad key'"])
             expectError(emptyKey, .badRequest, "invalid_argument", mentioning: ["invalid tag key ''"])
-            expectError(badValue, .badRequest, "invalid_argument", mentioning: ["value of tag 'team'", "control character"])
+            expectError(
+                badValue,
+                .badRequest,
+                "invalid_argument",
+                mentioning: ["value of tag 'team'", "control character"]
+            )
+        }
+    }
+
+    @Test func createRejectsTooManyOrTooLongTags() async throws {
+        try await withTestRegistry { client in
+            // Given 1,001 tags, a 5,001-byte value and a 251-byte key
+            let many = Dictionary(uniqueKeysWithValues: (0...1000).map { ("k\($0)", "v") })
+            let longValue = ["team": String(repeating: "v", count: 5001)]
+            let longKey = [String(repeating: "k", count: 251): "v"]
+            // When models are created with them
+            let tooMany = try await send(client, .post, "/api/v1/models", json: ["name": "a", "tags": many])
+            let tooLongValue = try await send(client, .post, "/api/v1/models", json: ["name": "b", "tags": longValue])
+            let tooLongKey = try await send(client, .post, "/api/v1/models", json: ["name": "c", "tags": longKey])
+            // Then each is 400 saying what is accepted
+            expectError(tooMany, .badRequest, "invalid_argument", mentioning: ["1001 tags given", "at most 1000"])
+            expectError(
+                tooLongValue,
+                .badRequest,
+                "invalid_argument",
+                mentioning: ["value of tag 'team' is 5001 bytes long"]
+            )
+            expectError(tooLongKey, .badRequest, "invalid_argument", mentioning: ["invalid tag key", "1-250"])
+            // And the limits themselves are accepted
+            let atLimit = Dictionary(uniqueKeysWithValues: (0..<1000).map { ("k\($0)", "v") })
+            try await createModel(client, "d", tags: atLimit)
         }
     }
 
     @Test func createRejectsADescriptionWithAControlCharacter() async throws {
         try await withTestRegistry { client in
             // Given / When
-            let response = try await send(client, .post, "/api/v1/models", json: ["name": "m", "description": "bell\u{7}"])
+            let response = try await send(
+                client,
+                .post,
+                "/api/v1/models",
+                json: ["name": "m", "description": "bell\u{7}"]
+            )
             // Then
             expectError(response, .badRequest, "invalid_argument", mentioning: ["description", "control character"])
         }
@@ -163,7 +234,9 @@ import TestSupport
             let response = try await send(client, .get, "/api/v1/models/\(encoded)")
             // Then it is an invalid argument naming the decoded value
             expectError(
-                response, .badRequest, "invalid_argument",
+                response,
+                .badRequest,
+                "invalid_argument",
                 mentioning: ["invalid model name '\(encoded.removingPercentEncoding!)'"]
             )
         }
@@ -211,6 +284,53 @@ import TestSupport
         }
     }
 
+    @Test func aFullLastPageHasNoNextPageToken() async throws {
+        try await withTestRegistry { client in
+            // Given exactly four models
+            for name in ["m1", "m2", "m3", "m4"] { try await createModel(client, name) }
+            // When listing two at a time
+            let first = try await listModels(client, "?limit=2")
+            let second = try await listModels(
+                client,
+                "?limit=2&page_token=\(segment(try #require(first.nextPageToken)))"
+            )
+            // Then the second page is the last one
+            #expect(second.models.map(\.name) == ["m3", "m4"])
+            #expect(second.nextPageToken == nil)
+        }
+    }
+
+    @Test func prefixIsMatchedLiterally() async throws {
+        try await withTestRegistry { client in
+            // Given models whose names contain characters that are wildcards in SQL LIKE
+            try await createModel(client, "res_net")
+            try await createModel(client, "resnet")
+            try await createModel(client, "res.x")
+            // When listing with prefixes that would match as patterns
+            let underscore = try await listModels(client, "?prefix=res_")
+            let percent = try await listModels(client, "?prefix=res%25")
+            let empty = try await listModels(client, "?prefix=")
+            // Then only literal prefixes match, and an empty prefix matches everything
+            #expect(underscore.models.map(\.name) == ["res_net"])
+            #expect(percent.models.isEmpty)
+            #expect(empty.models.count == 3)
+        }
+    }
+
+    @Test func prefixLongerThanANameIs400() async throws {
+        try await withTestRegistry { client in
+            // Given / When listing with a 129-byte prefix
+            let response = try await send(client, .get, "/api/v1/models?prefix=\(String(repeating: "p", count: 129))")
+            // Then
+            expectError(
+                response,
+                .badRequest,
+                "invalid_argument",
+                mentioning: ["prefix is 129 bytes long", "at most 128"]
+            )
+        }
+    }
+
     @Test(arguments: [
         ("?limit=0", "invalid limit 0"),
         ("?limit=1001", "invalid limit 1001"),
@@ -252,7 +372,9 @@ import TestSupport
             try await createModel(client, "resnet", description: "old", tags: ["team": "vision", "tier": "gold"])
             // When the description is replaced, a tag set and another removed
             let response = try await updateModel(
-                client, "resnet", ["description": "new", "tags": ["owner": "alice"], "remove_tags": ["tier"]]
+                client,
+                "resnet",
+                ["description": "new", "tags": ["owner": "alice"], "remove_tags": ["tier"]]
             )
             // Then the answer and a fresh read show the change, at revision 2
             try expectStatus(response, .ok)
@@ -287,6 +409,104 @@ import TestSupport
         }
     }
 
+    @Test(arguments: [
+        "{}", "{\"tags\": {}}", "{\"remove_tags\": []}", "{\"tags\": {}, \"remove_tags\": []}",
+        "{\"metrics\": {\"a\": 1}}",
+    ])
+    func patchThatChangesNothingIs400(_ body: String) async throws {
+        try await withTestRegistry { client in
+            // Given a model
+            try await createModel(client, "resnet")
+            // When it is patched with nothing to change (models have no metrics: they are ignored)
+            let response = try await send(client, .patch, "/api/v1/models/resnet", body: ByteBuffer(string: body))
+            // Then it is refused, and neither the revision nor the history moved
+            expectError(response, .badRequest, "invalid_argument", mentioning: ["nothing to update"])
+            #expect(try await getModel(client, "resnet").revision == 1)
+            #expect(try await history(client, model: "resnet").events.count == 1)
+        }
+    }
+
+    @Test func patchAndDeleteHonourIfMatch() async throws {
+        try await withTestRegistry { client in
+            // Given a model at revision 2
+            try await createModel(client, "resnet")
+            try expectStatus(try await updateModel(client, "resnet", ["description": "two"]), .ok)
+            // When it is patched and deleted with the stale revision 1
+            let stalePatch = try await updateModel(client, "resnet", ["description": "three"], ifMatch: "\"1\"")
+            let staleDelete = try await deleteModel(client, "resnet", ifMatch: "\"1\"")
+            // Then both are 409 with the current revision, and nothing changed
+            for response in [stalePatch, staleDelete] {
+                expectError(response, .conflict, "conflict", mentioning: ["revision 2", "expected 1"])
+                #expect(response.headers[.eTag] == "\"2\"")
+                #expect(response.apiError?.details?["revision"] == "2")
+            }
+            #expect(try await getModel(client, "resnet").description == "two")
+            // When they are sent with the current revision
+            let patch = try await updateModel(client, "resnet", ["description": "three"], ifMatch: "\"2\"")
+            let delete = try await deleteModel(client, "resnet", ifMatch: "\"3\"")
+            // Then both succeed
+            try expectStatus(patch, .ok)
+            #expect(patch.headers[.eTag] == "\"3\"")
+            #expect(delete.status == .noContent, "body: \(delete.text)")
+        }
+    }
+
+    @Test func patchAndDeleteRejectAMalformedIfMatch() async throws {
+        try await withTestRegistry { client in
+            // Given a model
+            try await createModel(client, "resnet")
+            // When patched or deleted with an If-Match that is no revision
+            let patch = try await updateModel(client, "resnet", ["description": "x"], ifMatch: "\"abc\"")
+            let delete = try await deleteModel(client, "resnet", ifMatch: "abc")
+            // Then both are 400 naming the header, and the model is unchanged
+            expectError(patch, .badRequest, "invalid_argument", mentioning: ["invalid If-Match '\"abc\"'"])
+            expectError(delete, .badRequest, "invalid_argument", mentioning: ["invalid If-Match 'abc'"])
+            #expect(try await getModel(client, "resnet").revision == 1)
+        }
+    }
+
+    @Test func deleteChecksIfMatchBeforeRefusingAModelInUse() async throws {
+        try await withTestRegistry { client in
+            // Given a model in use by an alias
+            try await createModel(client, "resnet")
+            try await readyVersion(client, model: "resnet", seed: 1)
+            try expectStatus(try await setAlias(client, model: "resnet", alias: "champion", version: 1), .ok)
+            let current = try await getModel(client, "resnet").revision
+            // When it is deleted with force but a stale revision
+            let response = try await deleteModel(client, "resnet", query: "?force=true", ifMatch: "\"\(current - 1)\"")
+            // Then the revision conflict wins and the model stays
+            expectError(response, .conflict, "conflict", mentioning: ["revision \(current)"])
+            #expect(response.headers[.eTag] == "\"\(current)\"")
+            _ = try await getModel(client, "resnet")
+        }
+    }
+
+    @Test func historyOutlivesTheModel() async throws {
+        try await withTestRegistry { client in
+            // Given a model that was created, updated and deleted
+            try await createModel(client, "resnet")
+            try expectStatus(try await updateModel(client, "resnet", ["description": "d"]), .ok)
+            #expect(try await deleteModel(client, "resnet").status == .noContent)
+            // When its history is read
+            let trail = try await history(client, model: "resnet")
+            // Then it lists the deletion first, then the earlier events
+            #expect(trail.events.map(\.kind) == ["model.deleted", "model.updated", "model.created"])
+            // When a model of the same name is created again
+            try await createModel(client, "resnet")
+            // Then the history of the name continues, the new model counting its revisions from 1
+            let continued = try await history(client, model: "resnet")
+            #expect(
+                continued.events.map(\.kind) == ["model.created", "model.deleted", "model.updated", "model.created"]
+            )
+            #expect(continued.events.first?.revision == 1)
+            // And a name that never existed is 404, or an empty page when paging with before
+            expectError(try await send(client, .get, "/api/v1/models/never/history"), .notFound, "not_found")
+            let paged = try await history(client, model: "never", query: "?before=1000")
+            #expect(paged.events.isEmpty)
+            #expect(paged.nextBefore == nil)
+        }
+    }
+
     @Test func deleteRemovesTheModelAndItsVersions() async throws {
         try await withTestRegistry { client in
             // Given a model with a READY version
@@ -301,7 +521,11 @@ import TestSupport
             #expect(try await listModels(client).models.isEmpty)
             // And the name can be used again, starting from version 1
             try await createModel(client, "resnet")
-            let version = try await pushVersion(client, model: "resnet", files: [VersionFileSpec("m.bin", BlobFixture(count: 8))])
+            let version = try await pushVersion(
+                client,
+                model: "resnet",
+                files: [VersionFileSpec("m.bin", BlobFixture(count: 8))]
+            )
             #expect(version.version == 1)
         }
     }
@@ -386,11 +610,18 @@ import TestSupport
             try await createModel(client, "resnet")
             try expectStatus(try await updateModel(client, "resnet", ["tags": ["team": "vision"]]), .ok)
             try await readyVersion(client, model: "resnet", seed: 1)
-            try expectStatus(try await setAlias(client, model: "resnet", alias: "champion", version: 1, comment: "best"), .ok)
+            try expectStatus(
+                try await setAlias(client, model: "resnet", alias: "champion", version: 1, comment: "best"),
+                .ok
+            )
             // When its history is read
             let history = try await history(client, model: "resnet")
             // Then the events are newest first, with ids descending and revisions matching
-            #expect(history.events.map(\.kind) == ["alias.set", "version.committed", "version.created", "model.updated", "model.created"])
+            #expect(
+                history.events.map(\.kind) == [
+                    "alias.set", "version.committed", "version.created", "model.updated", "model.created",
+                ]
+            )
             #expect(history.events.map(\.id) == history.events.map(\.id).sorted(by: >))
             #expect(history.events.map(\.revision) == [5, 4, 3, 2, 1])
             #expect(history.events.allSatisfy { $0.model == "resnet" && $0.actor == "anonymous" })
@@ -408,18 +639,44 @@ import TestSupport
         try await withTestRegistry { client in
             // Given a model with five events
             try await createModel(client, "resnet")
-            for index in 1...4 { try expectStatus(try await updateModel(client, "resnet", ["description": "d\(index)"]), .ok) }
+            for index in 1...4 {
+                try expectStatus(try await updateModel(client, "resnet", ["description": "d\(index)"]), .ok)
+            }
             // When reading two at a time with before=next_before
             let first = try await history(client, model: "resnet", query: "?limit=2")
             let before = try #require(first.nextBefore)
             let second = try await history(client, model: "resnet", query: "?limit=2&before=\(before)")
-            let third = try await history(client, model: "resnet", query: "?limit=2&before=\(try #require(second.nextBefore))")
+            let third = try await history(
+                client,
+                model: "resnet",
+                query: "?limit=2&before=\(try #require(second.nextBefore))"
+            )
             // Then the pages follow each other, newest first, and the last is short with no next_before
             #expect(first.events.map(\.revision) == [5, 4])
             #expect(before == first.events.last?.id)
             #expect(second.events.map(\.revision) == [3, 2])
             #expect(third.events.map(\.revision) == [1])
             #expect(third.nextBefore == nil)
+        }
+    }
+
+    @Test func historyPageEndingOnTheOldestEventHasNoNextBefore() async throws {
+        try await withTestRegistry { client in
+            // Given a model with exactly four events
+            try await createModel(client, "resnet")
+            for index in 1...3 {
+                try expectStatus(try await updateModel(client, "resnet", ["description": "d\(index)"]), .ok)
+            }
+            // When reading two at a time
+            let first = try await history(client, model: "resnet", query: "?limit=2")
+            let second = try await history(
+                client,
+                model: "resnet",
+                query: "?limit=2&before=\(try #require(first.nextBefore))"
+            )
+            // Then the second page is known to be the last
+            #expect(second.events.map(\.revision) == [2, 1])
+            #expect(second.nextBefore == nil)
         }
     }
 

@@ -1,8 +1,8 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import Testing
 import TestSupport
+import Testing
 
 @testable import Registry
 
@@ -18,14 +18,19 @@ import TestSupport
         var operations = Set<String>()
         var currentPath: String?
         var inPaths = false
-        for line in try String(contentsOf: documentURL, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false) {
+        for line in try String(contentsOf: documentURL, encoding: .utf8).split(
+            separator: "\n",
+            omittingEmptySubsequences: false
+        ) {
             if !line.isEmpty, !line.hasPrefix(" ") { inPaths = line == "paths:" }
             guard inPaths else { continue }
             if line.hasPrefix("  /"), line.hasSuffix(":"), !line.hasPrefix("   ") {
                 currentPath = String(line.dropFirst(2).dropLast())
             } else if line.hasPrefix("    "), !line.hasPrefix("     "), let path = currentPath {
                 let key = line.trimmingCharacters(in: .whitespaces).dropLast()
-                if line.hasSuffix(":"), methods.contains(String(key)) { operations.insert("\(key.uppercased()) \(path)") }
+                if line.hasSuffix(":"), methods.contains(String(key)) {
+                    operations.insert("\(key.uppercased()) \(path)")
+                }
             }
         }
         return operations

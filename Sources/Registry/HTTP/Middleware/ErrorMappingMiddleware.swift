@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import NIOCore
 
 /// Turns every error escaping a handler into a ``RegistryError`` so that clients always get the same JSON shape.
 ///
@@ -23,6 +24,8 @@ struct ErrorMappingMiddleware<Context: RequestContext>: RouterMiddleware {
             throw error
         } catch let error as HTTPError {
             throw Self.translate(error, request: request)
+        } catch is NIOTooManyBytesError {
+            throw RegistryError(.bodyTooLarge, "the JSON body is larger than the 1 MiB accepted")
         } catch let error as DecodingError {
             throw RegistryError.invalid("invalid JSON body: \(Self.describe(error))")
         } catch is CancellationError {

@@ -30,10 +30,15 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             var response = try await next(request, context)
             record(request, context, status: response.status.code, start: start)
-            let bytesOut = metrics.bytesOut
-            response.body = response.body.map { buffer in
-                bytesOut.increment(by: Int64(buffer.readableBytes))
-                return buffer
+            if let length = response.body.contentLength {
+                // Known length (JSON, files): count it without touching the body, which keeps Content-Length.
+                metrics.bytesOut.increment(by: Int64(length))
+            } else {
+                let bytesOut = metrics.bytesOut
+                response.body = response.body.map { buffer in
+                    bytesOut.increment(by: Int64(buffer.readableBytes))
+                    return buffer
+                }
             }
             return response
         } catch let error as any HTTPResponseError {
@@ -45,10 +50,16 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 
+    /// The matched route pattern; requests that matched no route (Hummingbird labels them `NotFound`) are `unmatched`.
+    static func routeLabel(_ endpointPath: String?) -> String {
+        guard let endpointPath, endpointPath != "NotFound" else { return "unmatched" }
+        return endpointPath
+    }
+
     private func record(_ request: Request, _ context: Context, status: Int, start: ContinuousClock.Instant) {
         metrics.recordRequest(
             method: request.method.rawValue,
-            route: context.endpointPath ?? "unmatched",
+            route: Self.routeLabel(context.endpointPath),
             status: status,
             duration: ContinuousClock.now - start
         )
