@@ -38,6 +38,7 @@ let package = Package(
             name: "Registry",
             dependencies: [
                 "Packager",
+                "CSystemShims",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -47,6 +48,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "_NIOFileSystem", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
@@ -70,6 +72,7 @@ let package = Package(
             name: "Agent",
             swiftSettings: swiftSettings
         ),
+        .target(name: "CSystemShims"),
         .systemLibrary(
             name: "CArchive",
             pkgConfig: "libarchive",
@@ -84,6 +87,7 @@ let package = Package(
                 "Registry",
                 "Packager",
                 "RegistryClient",
+                "CSystemShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -4,11 +4,15 @@
 Subcommands:
   free-port                          print a free TCP port on 127.0.0.1
   rss PID                            print VmRSS of PID in KiB
+  memory PID                         print VmRSS, VmHWM, RssAnon, RssFile, RssShmem (KiB) and Threads as JSON
+  fsync FILE                         fsync FILE, print the seconds it took
   watch --pid PID [--pid PID ...] [--interval S] [--out FILE] -- CMD ...
                                      run CMD; while it runs sample VmRSS of the first PID every S seconds (0.1 by
                                      default) and count the CPU time of every PID (all threads). Prints CMD's stdout,
                                      then writes a JSON record to FILE (or stderr): baseline/peak/end RSS, growth,
                                      CPU seconds, wall seconds, exit code.
+  busy [S]                           CPU cores busy machine-wide over S seconds (3 by default)
+  wait-quiet MAX_S [THRESHOLD]       wait (at most MAX_S) until fewer than THRESHOLD cores are busy; print the value
   median V ...                       print the median of the values
   wrk-parse FILE                     parse `wrk --latency` output into JSON (req/s, p50/p75/p90/p99 in ms, errors)
   hash-rate FILE                     SHA-256 throughput of one core over FILE (MB/s), read in 1 MiB chunks
@@ -19,6 +23,7 @@ Subcommands:
 import hashlib
 import json
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -40,21 +45,86 @@ def rss_kib(pid):
     return None
 
 
-def cpu_seconds(pid):
-    """utime + stime of the whole process (all threads), in seconds."""
+def system_cpu():
+    """(busy, total, user) jiffies of all CPUs from /proc/stat; user includes nice."""
+    with open("/proc/stat") as stat:
+        values = [int(v) for v in stat.readline().split()[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    total = sum(values[:8])  # guest time is already part of user
+    return total - idle, total, values[0] + values[1]
+
+
+def process_cpu(pid):
+    """(utime, stime) of the whole process (all threads), in seconds, or None."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
             fields = stat.read().rsplit(")", 1)[1].split()
-        # fields[0] is state (field 3); utime is field 14, stime field 15 (1-based, in the full line).
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+        return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
     except (FileNotFoundError, ProcessLookupError, IndexError):
         return None
+
+
+def memory_detail(pid):
+    """VmRSS, RssAnon, RssFile, RssShmem of PID in KiB."""
+    detail = {}
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            key = line.split(":")[0]
+            if key in ("VmRSS", "RssAnon", "RssFile", "RssShmem", "VmHWM", "Threads"):
+                detail[key] = int(line.split()[1])
+    return detail
+
+
+def children_cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime, usage.ru_utime
+
+
+def busy_cores(seconds):
+    busy0, total0, _ = system_cpu()
+    time.sleep(seconds)
+    busy1, total1, _ = system_cpu()
+    ncpu = os.cpu_count() or 1
+    return (busy1 - busy0) / max(total1 - total0, 1) * ncpu
+
+
+def cmd_busy(args):
+    """busy [SECONDS]: CPU cores busy machine-wide over SECONDS (3 by default)."""
+    print(f"{busy_cores(float(args[0]) if args else 3.0):.2f}")
+
+
+def cmd_wait_quiet(args):
+    """wait-quiet MAX_SECONDS [THRESHOLD]: wait until the machine is idle (busy cores over 3 s < THRESHOLD,
+    0.2 by default) or MAX_SECONDS passed; print the last busy-cores value."""
+    deadline = time.monotonic() + float(args[0])
+    threshold = float(args[1]) if len(args) > 1 else 0.2
+    while True:
+        busy = busy_cores(3.0)
+        if busy < threshold or time.monotonic() >= deadline:
+            print(f"{busy:.2f}")
+            return
+        print(f"machine busy ({busy:.2f} cores used by other processes): waiting", file=sys.stderr)
 
 
 def cmd_free_port(_args):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         print(sock.getsockname()[1])
+
+
+def cmd_memory(args):
+    print(json.dumps(memory_detail(int(args[0]))))
+
+
+def cmd_fsync(args):
+    """fsync FILE: fsync an existing file, print the seconds it took."""
+    start = time.monotonic()
+    descriptor = os.open(args[0], os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+    print(f"{time.monotonic() - start:.3f}")
 
 
 def cmd_rss(args):
@@ -80,7 +150,9 @@ def cmd_watch(args):
         sys.exit("usage: watch --pid PID [--pid PID ...] [--interval S] [--out FILE] -- CMD ...")
     command = args[1:]
     baseline = rss_kib(pids[0])
-    cpu_before = [cpu_seconds(pid) or 0.0 for pid in pids]
+    cpu_before = [process_cpu(pid) or (0.0, 0.0) for pid in pids]
+    children_before = children_cpu_seconds()
+    system_before = system_cpu()
     peak = baseline or 0
     samples = 0
     start = time.monotonic()
@@ -103,8 +175,17 @@ def cmd_watch(args):
     end = rss_kib(pids[0])
     if end is not None:
         peak = max(peak, end)
-    cpu_after = [cpu_seconds(pid) or 0.0 for pid in pids]
-    cpu = sum(after - before for before, after in zip(cpu_before, cpu_after))
+    cpu_after = [process_cpu(pid) or (0.0, 0.0) for pid in pids]
+    cpu = sum(sum(after) - sum(before) for before, after in zip(cpu_before, cpu_after))
+    cpu_user = sum(after[0] - before[0] for before, after in zip(cpu_before, cpu_after))
+    children_after = children_cpu_seconds()
+    client_cpu = children_after[0] - children_before[0]
+    client_user = children_after[1] - children_before[1]
+    system_after = system_cpu()
+    ncpu = os.cpu_count() or 1
+    jiffies = max(system_after[1] - system_before[1], 1)
+    system_busy = (system_after[0] - system_before[0]) / jiffies * ncpu
+    system_user = (system_after[2] - system_before[2]) / jiffies * ncpu
     sys.stdout.write(output.decode(errors="replace"))
     sys.stdout.flush()
     record = {
@@ -112,6 +193,11 @@ def cmd_watch(args):
         "wall_s": round(wall, 3),
         "cpu_s": round(cpu, 3),
         "cpu_cores_used": round(cpu / wall, 3) if wall > 0 else None,
+        "client_cpu_cores_used": round(client_cpu / wall, 3) if wall > 0 else None,
+        "machine_busy_cores": round(system_busy, 3),
+        "other_busy_cores": round(system_busy - (cpu + client_cpu) / wall, 3) if wall > 0 else None,
+        # user-mode CPU of everything but the server and the client: other processes (builds, tests...)
+        "other_user_cores": round(max(system_user - (cpu_user + client_user) / wall, 0.0), 3) if wall > 0 else None,
         "rss_baseline_kib": baseline,
         "rss_peak_kib": peak,
         "rss_end_kib": end,
@@ -216,20 +302,28 @@ def cmd_summary(args):
         with open(transfer_path) as handle:
             t = json.load(handle)
         up, down = t["upload"], t["download"]
-        rows.append(("Upload 1 GiB (median of %d)" % t["runs"], fmt_mbs(up["modelctl_median_bps"]),
+        size = f"{t['size_mib'] // 1024} GiB" if t["size_mib"] % 1024 == 0 else f"{t['size_mib']} MiB"
+        rows.append((f"Upload {size} (median of %d)" % t["runs"], fmt_mbs(up["modelctl_median_bps"]),
                      fmt_mbs(up["nginx_median_bps"]), f"{up['ratio']:.0%}", ">= 70 % of nginx",
                      verdict(up["ratio"] >= 0.70)))
-        rows.append(("Download 1 GiB (median of %d)" % t["runs"], fmt_mbs(down["modelctl_median_bps"]),
+        if "nginx_fsync_median_bps" in up:
+            rows.append((f"Upload {size} vs nginx + fsync (informational)", fmt_mbs(up["modelctl_median_bps"]),
+                         fmt_mbs(up["nginx_fsync_median_bps"]), f"{up['ratio_vs_nginx_fsync']:.0%}", "", ""))
+        rows.append((f"Download {size} (median of %d)" % t["runs"], fmt_mbs(down["modelctl_median_bps"]),
                      fmt_mbs(down["nginx_median_bps"]), f"{down['ratio']:.0%}", ">= 50 % of nginx",
                      verdict(down["ratio"] >= 0.50)))
-        for label, key in (("1 GiB", "rss_upload_large"), ("256 MiB", "rss_upload_small")):
+        for label, key in ((size, "rss_upload_large"), (f"{t['small_size_mib']} MiB", "rss_upload_small")):
             r = t[key]
             rows.append((f"RSS growth, {label} upload (worst run)", fmt_mib(r["growth_kib"]),
                          f"base {fmt_mib(r['baseline_kib'])}, peak {fmt_mib(r['peak_kib'])}", "", "< 64 MiB",
                          verdict(r["growth_kib"] < 64 * 1024)))
+        if "rss_download" in t:
+            r = t["rss_download"]
+            rows.append((f"RSS growth, {size} download (worst run)", fmt_mib(r["growth_kib"]),
+                         f"base {fmt_mib(r['baseline_kib'])}, peak {fmt_mib(r['peak_kib'])}", "", "(none)", ""))
         for label, key in (("after start", "idle_rss_start_kib"), ("after benchmark", "idle_rss_end_kib")):
             kib = t[key]
-            rows.append((f"Idle RSS {label}", fmt_mib(kib), "", "", "< 50 MB",
+            rows.append((f"Idle RSS {label}", f"{fmt_mib(kib)} = {kib * 1024 / 1e6:.1f} MB", "", "", "< 50 MB",
                          verdict(kib * 1024 < 50_000_000)))
     if os.path.exists(alias_path):
         with open(alias_path) as handle:
@@ -257,7 +351,11 @@ def cmd_summary(args):
 
 COMMANDS = {
     "free-port": cmd_free_port,
+    "busy": cmd_busy,
+    "wait-quiet": cmd_wait_quiet,
     "rss": cmd_rss,
+    "memory": cmd_memory,
+    "fsync": cmd_fsync,
     "watch": cmd_watch,
     "median": cmd_median,
     "wrk-parse": cmd_wrk_parse,

@@ -45,6 +45,7 @@ for f in "$T"/large-*.bin "$T"/small-*.bin; do
     DIGEST[$(basename "$f")]="$(sha256sum "$f" | cut -d' ' -f1)"
 done
 LARGE_BYTES=$((SIZE_MIB * 1048576))
+quiet_check
 
 # --- Context: what one core hashes and what the disk writes with fsync (both bound a verified durable upload).
 log "measuring single-core SHA-256 rate and disk write+fsync rate"
@@ -78,25 +79,38 @@ NGINX_WORKERS=($(nginx_worker_pids))
 NGINX_PID_ARGS=()
 for p in "${NGINX_WORKERS[@]}"; do NGINX_PID_ARGS+=(--pid "$p"); done
 
-CURL_UP=(curl -sS --max-time 900 -o /dev/null -w '%{http_code} %{speed_upload} %{size_upload}\n')
+CURL_UP=(curl -sS --max-time 900 -o /dev/null -w '%{http_code} %{speed_upload} %{size_upload} %{time_total}\n')
 CURL_DOWN=(curl -sS --max-time 900 -o /dev/null -w '%{http_code} %{speed_download} %{size_download}\n')
 
-# record KIND TARGET RUN CURL_OUTPUT WATCH_JSON
+# record KIND TARGET RUN CURL_OUTPUT WATCH_JSON [FSYNC_SECONDS]
 record() {
     local code rate size
-    read -r code rate size <<<"$4"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$code" "$rate" "$size" "$5" >>"$RUNS_TSV"
-    log "$1 $2 run $3: HTTP $code, $(awk -v r="$rate" 'BEGIN {printf "%.1f MB/s", r / 1e6}'), $size bytes"
+    read -r code rate size _ <<<"$4"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$code" "$rate" "$size" "$5" "${6:--}" >>"$RUNS_TSV"
+    log "$1 $2 run $3: HTTP $code, $(awk -v r="$rate" 'BEGIN {printf "%.1f MB/s", r / 1e6}'), $size bytes${6:+, then fsync ${6} s}" \
+        "(other processes: $(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["other_user_cores"])' "$5") cores)"
 }
 
+# between_runs: with BENCH_WAIT_QUIET set, waits (at most 60 s) for other processes to leave the CPUs idle.
+between_runs() {
+    sync
+    if [ "${BENCH_WAIT_QUIET:-0}" != 0 ]; then
+        "${BENCHUTIL[@]}" wait-quiet 60 "${BENCH_QUIET_THRESHOLD:-0.2}" >/dev/null
+    else
+        sleep 1
+    fi
+}
+
+# nginx does not fsync what it stores; the fsync right after the upload gives a second, durable baseline
+# (upload time + fsync time) that does the same disk work as modelctl, which fsyncs before answering.
 upload_nginx() { # FILE RUN KIND
     rm -f "$T/nginx-root/upload/blob.bin"
-    sync
-    sleep 1
-    local out
+    between_runs
+    local out fsync_s
     out="$("${BENCHUTIL[@]}" watch "${NGINX_PID_ARGS[@]}" --out "$T/watch-$3-nginx-$2.json" -- \
         "${CURL_UP[@]}" -T "$1" "$NGINX_URL/upload/blob.bin")"
-    record "$3" nginx "$2" "$out" "$(cat "$T/watch-$3-nginx-$2.json")"
+    fsync_s="$("${BENCHUTIL[@]}" fsync "$T/nginx-root/upload/blob.bin")"
+    record "$3" nginx "$2" "$out" "$(cat "$T/watch-$3-nginx-$2.json")" "$fsync_s"
     case "${out%% *}" in 201 | 204) ;; *) die "nginx upload answered ${out%% *}" ;; esac
 }
 
@@ -104,8 +118,7 @@ upload_modelctl() { # FILE RUN KIND
     local name digest out
     name="$(basename "$1")"
     digest="${DIGEST[$name]}"
-    sync
-    sleep 1
+    between_runs
     out="$("${BENCHUTIL[@]}" watch --pid "$MODELCTL_PID" --interval 0.1 --out "$T/watch-$3-modelctl-$2.json" -- \
         "${CURL_UP[@]}" -T "$1" "$MODELCTL_URL/api/v1/blobs/sha256:$digest")"
     record "$3" modelctl "$2" "$out" "$(cat "$T/watch-$3-modelctl-$2.json")"
@@ -116,6 +129,7 @@ upload_modelctl() { # FILE RUN KIND
 start_modelctl "$T/data-small" "$T/modelctl-small"
 sleep 2
 IDLE_SMALL_START="$(rss_kib "$MODELCTL_PID")"
+"${BENCHUTIL[@]}" memory "$MODELCTL_PID" >"$T/memory-small-start.json"
 for i in $(seq 1 "$RUNS"); do
     upload_modelctl "$T/small-$i.bin" "$i" upload-small
     upload_nginx "$T/small-$i.bin" "$i" upload-small
@@ -127,7 +141,8 @@ rm -rf "$T/data-small"
 start_modelctl "$T/data" "$T/modelctl"
 sleep 2
 IDLE_START="$(rss_kib "$MODELCTL_PID")"
-log "modelctl idle RSS after start: $IDLE_START KiB"
+"${BENCHUTIL[@]}" memory "$MODELCTL_PID" >"$T/memory-start.json"
+log "modelctl idle RSS after start: $IDLE_START KiB $(cat "$T/memory-start.json")"
 for i in $(seq 1 "$RUNS"); do
     # Alternate which server goes first so neither always follows the other's disk write-back.
     if [ $((i % 2)) = 1 ]; then
@@ -145,6 +160,7 @@ sync
 # cache (written or read moments ago), so this compares the servers, not the disk.
 for i in $(seq 1 "$RUNS"); do
     for target in modelctl nginx; do
+        between_runs
         if [ "$target" = modelctl ]; then
             out="$("${BENCHUTIL[@]}" watch --pid "$MODELCTL_PID" --out "$T/watch-download-modelctl-$i.json" -- \
                 "${CURL_DOWN[@]}" "$MODELCTL_URL/api/v1/blobs/sha256:${DIGEST[large-1.bin]}")"
@@ -159,18 +175,23 @@ for i in $(seq 1 "$RUNS"); do
 done
 sleep 5
 IDLE_END="$(rss_kib "$MODELCTL_PID")"
-log "modelctl idle RSS after the benchmark: $IDLE_END KiB"
+"${BENCHUTIL[@]}" memory "$MODELCTL_PID" >"$T/memory-end.json"
+log "modelctl idle RSS after the benchmark: $IDLE_END KiB $(cat "$T/memory-end.json")"
 
 # --- Results
-export RUNS_TSV RUNS SIZE_MIB SMALL_MIB IDLE_START IDLE_END IDLE_SMALL_START SHA_MBS FSYNC_MBS
+export T RUNS_TSV RUNS SIZE_MIB SMALL_MIB IDLE_START IDLE_END IDLE_SMALL_START SHA_MBS FSYNC_MBS BUSY_BEFORE
 python3 - "$RESULTS_DIR/blob-transfer.json" <<'PY'
 import json, os, statistics, sys
 rows = []
 with open(os.environ["RUNS_TSV"]) as handle:
     for line in handle:
-        kind, target, run, code, rate, size, watch = line.rstrip("\n").split("\t")
-        rows.append({"kind": kind, "target": target, "run": int(run), "http": int(code),
-                     "bytes_per_s": float(rate), "bytes": int(size), "watch": json.loads(watch)})
+        kind, target, run, code, rate, size, watch, fsync_s = line.rstrip("\n").split("\t")
+        row = {"kind": kind, "target": target, "run": int(run), "http": int(code),
+               "bytes_per_s": float(rate), "bytes": int(size), "watch": json.loads(watch)}
+        if fsync_s != "-":
+            row["fsync_s"] = float(fsync_s)
+            row["durable_bytes_per_s"] = row["bytes"] / (row["bytes"] / row["bytes_per_s"] + row["fsync_s"])
+        rows.append(row)
 def pick(kind, target):
     return [r for r in rows if r["kind"] == kind and r["target"] == target]
 def compare(kind):
@@ -180,7 +201,16 @@ def compare(kind):
             "modelctl_runs_bps": [r["bytes_per_s"] for r in pick(kind, "modelctl")],
             "nginx_runs_bps": [r["bytes_per_s"] for r in pick(kind, "nginx")],
             "modelctl_cpu_cores_used": [r["watch"]["cpu_cores_used"] for r in pick(kind, "modelctl")],
-            "nginx_cpu_cores_used": [r["watch"]["cpu_cores_used"] for r in pick(kind, "nginx")]}
+            "nginx_cpu_cores_used": [r["watch"]["cpu_cores_used"] for r in pick(kind, "nginx")],
+            "client_cpu_cores_used": [r["watch"]["client_cpu_cores_used"] for r in pick(kind, "modelctl")],
+            "other_user_cores_max": max(r["watch"]["other_user_cores"] for r in rows if r["kind"] == kind)}
+def compare_upload(kind):
+    result = compare(kind)
+    durable = statistics.median(r["durable_bytes_per_s"] for r in pick(kind, "nginx"))
+    result.update({"nginx_fsync_median_bps": durable, "ratio_vs_nginx_fsync": result["modelctl_median_bps"] / durable,
+                   "nginx_fsync_runs_bps": [r["durable_bytes_per_s"] for r in pick(kind, "nginx")],
+                   "nginx_fsync_s": [r["fsync_s"] for r in pick(kind, "nginx")]})
+    return result
 def rss(kind):
     runs = pick(kind, "modelctl")
     worst = max(runs, key=lambda r: r["watch"]["rss_growth_kib"])
@@ -192,14 +222,19 @@ result = {
     "runs": int(os.environ["RUNS"]),
     "size_mib": int(os.environ["SIZE_MIB"]),
     "small_size_mib": int(os.environ["SMALL_MIB"]),
-    "upload": compare("upload"),
+    "upload": compare_upload("upload"),
     "download": compare("download"),
-    "upload_small": compare("upload-small"),
+    "upload_small": compare_upload("upload-small"),
     "rss_upload_large": rss("upload"),
     "rss_upload_small": rss("upload-small"),
+    "rss_download": rss("download"),
     "idle_rss_start_kib": int(os.environ["IDLE_START"]),
     "idle_rss_end_kib": int(os.environ["IDLE_END"]),
     "idle_rss_start_small_daemon_kib": int(os.environ["IDLE_SMALL_START"]),
+    "memory_start": json.load(open(os.environ["T"] + "/memory-start.json")),
+    "memory_end": json.load(open(os.environ["T"] + "/memory-end.json")),
+    "memory_start_small_daemon": json.load(open(os.environ["T"] + "/memory-small-start.json")),
+    "busy_cores_before": float(os.environ["BUSY_BEFORE"]),
     "context": {"sha256_one_core_mb_s": float(os.environ["SHA_MBS"]),
                 "disk_write_fsync_mb_s": float(os.environ["FSYNC_MBS"])},
     "raw": rows,
@@ -222,20 +257,34 @@ for key, label, target in (("upload", "upload  ", 0.70), ("download", "download"
     runs_n = ", ".join(f"{v / 1e6:.0f}" for v in c["nginx_runs_bps"])
     print(f"{label}: modelctl {mb(c['modelctl_median_bps'])} [{runs_m}]  nginx {mb(c['nginx_median_bps'])} [{runs_n}]"
           f"  ratio {c['ratio']:.0%} (target >= {target:.0%}: {'met' if c['ratio'] >= target else 'MISSED'})")
-    print(f"          CPU cores used: modelctl {c['modelctl_cpu_cores_used']}  nginx workers {c['nginx_cpu_cores_used']}")
+    print(f"          CPU cores used: modelctl {c['modelctl_cpu_cores_used']}  nginx workers {c['nginx_cpu_cores_used']}"
+          f"  curl (modelctl runs) {c['client_cpu_cores_used']}  other processes (user mode), max {c['other_user_cores_max']}")
+    if "nginx_fsync_median_bps" in c:
+        runs_d = ", ".join(f"{v / 1e6:.0f}" for v in c["nginx_fsync_runs_bps"])
+        print(f"          nginx + fsync of the stored file (durable, like modelctl): {mb(c['nginx_fsync_median_bps'])}"
+              f" [{runs_d}]  ratio {c['ratio_vs_nginx_fsync']:.0%} (informational)")
 c = t["upload_small"]
 print(f"upload {t['small_size_mib']} MiB: modelctl {mb(c['modelctl_median_bps'])}  nginx {mb(c['nginx_median_bps'])}"
-      f"  ratio {c['ratio']:.0%} (informational)")
+      f"  ratio {c['ratio']:.0%}; nginx + fsync {mb(c['nginx_fsync_median_bps'])} ratio {c['ratio_vs_nginx_fsync']:.0%}"
+      " (informational)")
 for key, size in (("rss_upload_large", t["size_mib"]), ("rss_upload_small", t["small_size_mib"])):
     r = t[key]
     runs = "; ".join(f"base {mib(x['rss_baseline_kib'])} peak {mib(x['rss_peak_kib'])} (+{x['rss_growth_kib'] / 1024:.1f})"
                      for x in r["runs"])
     print(f"RSS during {size} MiB upload: worst growth {mib(r['growth_kib'])} "
           f"(target < 64 MiB: {'met' if r['growth_kib'] < 65536 else 'MISSED'}); runs: {runs}")
+r = t["rss_download"]
+print(f"RSS during {t['size_mib']} MiB download (informational): worst growth {mib(r['growth_kib'])} "
+      f"(base {mib(r['baseline_kib'])}, peak {mib(r['peak_kib'])})")
 for key, label in (("idle_rss_start_kib", "after start"), ("idle_rss_end_kib", "after benchmark")):
     k = t[key]
     print(f"idle RSS {label}: {mib(k)} = {k * 1024 / 1e6:.1f} MB (target < 50 MB: {'met' if k * 1024 < 50e6 else 'MISSED'})")
+for key, label in (("memory_start", "after start"), ("memory_end", "after benchmark")):
+    m = t[key]
+    print(f"  {label}: anonymous {mib(m['RssAnon'])}, file-backed (binary, libraries) {mib(m['RssFile'])},"
+          f" threads {m['Threads']}, high-water mark {mib(m['VmHWM'])}")
 ctx = t["context"]
+print(f"machine: {t['busy_cores_before']} CPU cores busy with other processes before the run")
 print(f"context: SHA-256 one core {ctx['sha256_one_core_mb_s']:.0f} MB/s; disk write+fsync {ctx['disk_write_fsync_mb_s']:.0f} MB/s")
 PY
 } | tee "$RESULTS_DIR/blob-transfer.txt"

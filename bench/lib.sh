@@ -201,3 +201,14 @@ machine_info() {
     echo "curl: $(curl --version | head -1)"
     echo "wrk: $(dpkg-query -W -f '${Version}' wrk 2>/dev/null || echo unknown)"
 }
+
+# quiet_check: how many CPU cores other processes keep busy before a benchmark starts. With BENCH_WAIT_QUIET=N,
+# waits up to N seconds for the machine to go idle first (fewer than BENCH_QUIET_THRESHOLD=0.2 cores busy).
+# Sets BUSY_BEFORE.
+quiet_check() {
+    BUSY_BEFORE="$("${BENCHUTIL[@]}" wait-quiet "${BENCH_WAIT_QUIET:-0}" "${BENCH_QUIET_THRESHOLD:-0.2}")"
+    log "CPU cores busy before the benchmark (other processes): $BUSY_BEFORE; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    if awk -v b="$BUSY_BEFORE" 'BEGIN {exit !(b >= 0.2)}'; then
+        log "warning: the machine is not idle; the numbers will be disturbed (set BENCH_WAIT_QUIET=600 to wait)"
+    fi
+}

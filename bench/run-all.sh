@@ -5,6 +5,10 @@
 # bench/blob-transfer.sh and bench/resolve-alias.sh. Results: bench/results/*.json, *.txt and summary.md
 # (bench/results/ is git-ignored). These are benchmarks, not tests: they report numbers and ratios against nginx
 # measured in the same run; the exit status is non-zero only when a benchmark could not run.
+#
+# On a shared machine set BENCH_WAIT_QUIET=600: each benchmark then waits (up to that many seconds) for other
+# processes to leave the CPUs idle, waits again between runs, and repeats a wrk run disturbed by other processes.
+# Other knobs: see the headers of blob-transfer.sh and resolve-alias.sh.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

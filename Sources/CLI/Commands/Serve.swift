@@ -1,4 +1,5 @@
 import ArgumentParser
+import CSystemShims
 import Foundation
 import Hummingbird
 import Logging
@@ -33,6 +34,9 @@ extension Modelctl {
         )
         var logLevel: String = "info"
 
+        @Option(help: ArgumentHelp("Event-loop threads for network I/O.", valueName: "N"))
+        var ioThreads: Int = 1
+
         @Option(
             help: ArgumentHelp(
                 "On SIGINT/SIGTERM, how long requests in flight may take to finish before they are cancelled.",
@@ -46,6 +50,9 @@ extension Modelctl {
                 _ = try RegistryConfiguration.parseListenAddress(listen)
             } catch let error as RegistryError {
                 throw ValidationError(error.message)
+            }
+            guard (1...64).contains(ioThreads) else {
+                throw ValidationError("invalid number of I/O threads \(ioThreads): expected 1 to 64")
             }
             guard shutdownTimeout >= 0 else {
                 throw ValidationError(
@@ -61,6 +68,8 @@ extension Modelctl {
 
         func run() async throws {
             let (host, port) = try RegistryConfiguration.parseListenAddress(listen)
+            // Few malloc arenas: the daemon's threads share freed memory instead of each keeping its own.
+            _ = shims_limit_malloc_arenas(2)
             let level = Logger.Level(rawValue: logLevel) ?? .info
             LoggingSystem.bootstrap { label in
                 var handler = StreamLogHandler.standardError(label: label)
@@ -69,7 +78,12 @@ extension Modelctl {
             }
             let logger = Logger(label: "modelctl.registry")
             let dataDirectory = URL(fileURLWithPath: dataDirectory).standardizedFileURL
-            let configuration = RegistryConfiguration(host: host, port: port, dataDirectory: dataDirectory)
+            let configuration = RegistryConfiguration(
+                host: host,
+                port: port,
+                dataDirectory: dataDirectory,
+                ioThreads: ioThreads
+            )
             let app = try buildApplication(configuration: configuration, logger: logger) { channel in
                 let bound = channel.localAddress?.port ?? port
                 let shownHost = host.contains(":") ? "[\(host)]" : host

@@ -18,16 +18,21 @@ public struct RegistryRequestContext: RequestContext {
     /// JSON bodies are collected up to 1 MiB; blob bodies are streamed and never collected.
     public var maxUploadSize: Int { 1 << 20 }
 
-    public var requestDecoder: JSONDecoder {
+    public var requestDecoder: JSONDecoder { Self.decoder }
+
+    public var responseEncoder: JSONEncoder { Self.encoder }
+
+    // Configured once: building an encoder per response showed up in profiles of the resolve path.
+    private static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         return decoder
-    }
+    }()
 
-    public var responseEncoder: JSONEncoder {
+    private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
-    }
+    }()
 }

@@ -10,7 +10,7 @@ extension RegistryRequestContext {
         guard let value = parameters.get(name) else {
             throw RegistryError.invalid("missing path parameter '\(name)'")
         }
-        return value.removingPercentEncoding ?? value
+        return value.contains("%") ? (value.removingPercentEncoding ?? value) : value
     }
 
     /// A version number from the path: a positive integer.

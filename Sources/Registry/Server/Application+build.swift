@@ -1,7 +1,9 @@
 public import Foundation
 public import Hummingbird
 public import Logging
+import NIOConcurrencyHelpers
 public import NIOCore
+import NIOPosix
 
 /// Assembles the registry daemon: opens the stores under the data directory (creating them and applying migrations
 /// on first start), builds the router and returns the application, ready for `runService()`.
@@ -29,6 +31,7 @@ public func buildApplication(
             serverName: "modelctl"
         ),
         onServerRunning: onServerRunning,
+        eventLoopGroupProvider: .shared(IOThreads.group(threads: configuration.ioThreads)),
         logger: logger
     )
 }
@@ -68,4 +71,20 @@ public func buildRouter(service: RegistryService, metrics: RegistryMetrics) -> R
     router.addRoutes(blobs.blobEndpoints, atPath: "/api/v1/blobs")
     router.addRoutes(blobs.uploadEndpoints, atPath: "/api/v1/uploads")
     return router
+}
+
+/// The event loop groups of the process, one per thread count, created on first use and kept for the life of the
+/// process (tests build many applications and reuse them; a serving daemon never shuts its group down).
+enum IOThreads {
+    static func group(threads: Int) -> MultiThreadedEventLoopGroup {
+        if threads == System.coreCount { return .singleton }
+        return groups.withLockedValue { groups in
+            if let group = groups[threads] { return group }
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+            groups[threads] = group
+            return group
+        }
+    }
+
+    private static let groups = NIOLockedValueBox<[Int: MultiThreadedEventLoopGroup]>([:])
 }

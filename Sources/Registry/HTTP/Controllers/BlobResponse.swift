@@ -41,12 +41,20 @@ enum BlobResponse {
         guard request.method != .head, let bytes else {
             return Response(status: status, headers: headers, body: ResponseBody())
         }
-        let body = try await FileIO().loadFile(
+        let file = try await FileIO().loadFile(
             path: location.path,
             range: Int(bytes.lowerBound)...Int(bytes.upperBound),
             context: context,
             chunkLength: chunkLength
         )
+        guard length >= MemoryRelease.threshold else {
+            return Response(status: status, headers: headers, body: file)
+        }
+        // A long transfer leaves freed chunk buffers in malloc's arenas; give them back when it ends.
+        let body = ResponseBody(contentLength: file.contentLength) { writer in
+            try await file.write(writer)
+            MemoryRelease.releaseFreeMemory()
+        }
         return Response(status: status, headers: headers, body: body)
     }
 }

@@ -20,13 +20,18 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     {
         let start = ContinuousClock.now
         var request = request
-        let bytesIn = metrics.bytesIn
-        request.body = RequestBody(
-            asyncSequence: request.body.map { buffer in
-                bytesIn.increment(by: Int64(buffer.readableBytes))
-                return buffer
-            }
-        )
+        if let length = request.headers[.contentLength].flatMap(Int64.init) {
+            // Declared length: count it without touching the body (a shorter body fails the request anyway).
+            metrics.bytesIn.increment(by: length)
+        } else if request.headers[.transferEncoding] != nil {
+            let bytesIn = metrics.bytesIn
+            request.body = RequestBody(
+                asyncSequence: request.body.map { buffer in
+                    bytesIn.increment(by: Int64(buffer.readableBytes))
+                    return buffer
+                }
+            )
+        }
         do {
             var response = try await next(request, context)
             record(request, context, status: response.status.code, start: start)

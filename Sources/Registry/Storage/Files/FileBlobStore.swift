@@ -92,6 +92,7 @@ public struct FileBlobStore: BlobStore {
             try PosixFile.rename(file.path, to: destination.path)
             try PosixFile.syncDirectory(directory)
         }
+        if size >= MemoryRelease.threshold { MemoryRelease.releaseFreeMemory() }
         return StoredBlob(digest: digest, size: size, created: true)
     }
 }

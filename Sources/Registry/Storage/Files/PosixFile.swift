@@ -1,3 +1,4 @@
+import CSystemShims
 import Foundation
 import NIOCore
 
@@ -32,6 +33,14 @@ final class PosixFile: @unchecked Sendable {
         if descriptor >= 0 { _ = Glibc.close(descriptor) }
     }
 
+    /// Bytes between write-behind requests: every time this much new data has been written, the kernel is asked to
+    /// start writing it out, so that disk writes overlap with receiving and the final `fsync` is short.
+    static let writeBehindInterval: Int64 = 8 << 20
+
+    /// Offset of the next write (the file is written sequentially).
+    private(set) var position: Int64 = 0
+    private var writtenBack: Int64 = 0
+
     /// Writes the whole buffer at the current offset.
     func write(_ buffer: ByteBuffer) throws {
         try buffer.withUnsafeReadableBytes { bytes in
@@ -45,14 +54,30 @@ final class PosixFile: @unchecked Sendable {
                 offset += written
             }
         }
+        position += Int64(buffer.readableBytes)
+        if position - writtenBack >= Self.writeBehindInterval {
+            startWriteback(offset: writtenBack, length: position - writtenBack)
+            writtenBack = position
+        }
     }
 
     func truncate(to size: Int64) throws {
         guard ftruncate(descriptor, off_t(size)) == 0 else { throw PosixFile.error("truncate", path) }
+        position = min(position, size)
+        writtenBack = min(writtenBack, size)
     }
 
     func seekToEnd() throws {
-        guard lseek(descriptor, 0, SEEK_END) >= 0 else { throw PosixFile.error("seek", path) }
+        let end = lseek(descriptor, 0, SEEK_END)
+        guard end >= 0 else { throw PosixFile.error("seek", path) }
+        position = Int64(end)
+        writtenBack = Int64(end)
+    }
+
+    /// Starts writing `length` bytes from `offset` to disk without waiting (so the final `fsync` is short).
+    /// Failure is not an error: the final `fsync` still makes the data durable.
+    func startWriteback(offset: Int64, length: Int64) {
+        _ = shims_start_writeback(descriptor, off_t(offset), off_t(length))
     }
 
     func sync() throws {

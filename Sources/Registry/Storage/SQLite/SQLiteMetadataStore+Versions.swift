@@ -350,6 +350,14 @@ extension SQLiteMetadataStore {
         return latest == 0 ? " (it has no versions yet)" : " (latest is \(latest))"
     }
 
+    static let versionColumns = """
+        v.id, v.number, v.label, v.status, v.stage, v.format, v.run_id, v.source, v.git_commit, v.dataset_digest,
+        v.description, v.failure_reason, v.created_by, v.created_at, v.updated_at
+        """
+
+    /// Loads one version with its files and metadata in three cached statements (version row, files, and the
+    /// metrics, params, tags and aliases together). Columns are read by position: this is the hot path of every
+    /// resolve.
     static func fetchVersion(
         _ db: Database,
         model: ModelRow,
@@ -357,60 +365,64 @@ extension SQLiteMetadataStore {
         _ arguments: StatementArguments,
         notFound: () -> String = { "version not found" }
     ) throws -> ModelVersion {
-        guard let row = try Row.fetchOne(db, sql: "SELECT v.* FROM versions v WHERE \(condition)", arguments: arguments)
-        else {
+        let statement = try db.cachedStatement(sql: "SELECT \(versionColumns) FROM versions v WHERE \(condition)")
+        guard let row = try Row.fetchOne(statement, arguments: arguments) else {
             throw RegistryError.notFound(notFound())
         }
-        let id: Int64 = row["id"]
+        let id: Int64 = row[0]
         let files = try Row.fetchAll(
-            db,
-            sql: "SELECT path, size, digest, role FROM version_files WHERE version_id = ? ORDER BY path",
+            db.cachedStatement(
+                sql: "SELECT path, size, digest, role FROM version_files WHERE version_id = ? ORDER BY path"
+            ),
             arguments: [id]
         ).map { file in
             VersionFile(
-                path: file["path"],
-                size: file["size"],
-                digest: Digest(validatedHex: String((file["digest"] as String).dropFirst(7))),
-                role: FileRole(rawValue: file["role"]) ?? .other
+                path: file[0],
+                size: file[1],
+                digest: Digest(validatedHex: String((file[2] as String).dropFirst(7))),
+                role: FileRole(rawValue: file[3]) ?? .other
             )
         }
         var metrics: [String: Double] = [:]
-        for metric in try Row.fetchAll(
-            db,
-            sql: "SELECT key, value FROM version_metrics WHERE version_id = ?",
-            arguments: [id]
-        ) {
-            metrics[metric["key"]] = metric["value"]
-        }
-        let aliases = try String.fetchAll(
-            db,
-            sql: "SELECT alias FROM aliases WHERE version_id = ? ORDER BY alias",
-            arguments: [id]
+        var params: [String: String] = [:]
+        var tags: [String: String] = [:]
+        var aliases: [String] = []
+        let details = try db.cachedStatement(
+            sql: """
+                SELECT 0, key, value FROM version_metrics WHERE version_id = ?1
+                UNION ALL SELECT 1, key, value FROM version_params WHERE version_id = ?1
+                UNION ALL SELECT 2, key, value FROM version_tags WHERE version_id = ?1
+                UNION ALL SELECT 3, alias, NULL FROM aliases WHERE version_id = ?1
+                """
         )
-        let format: String? = row["format"]
+        let cursor = try Row.fetchCursor(details, arguments: [id])
+        while let detail = try cursor.next() {
+            switch detail[0] as Int {
+            case 0: metrics[detail[1]] = detail[2]
+            case 1: params[detail[1]] = detail[2]
+            case 2: tags[detail[1]] = detail[2]
+            default: aliases.append(detail[1])
+            }
+        }
+        let format: String? = row[5]
         return ModelVersion(
             model: model.name,
-            number: row["number"],
-            label: row["label"],
-            status: VersionStatus(rawValue: row["status"]) ?? .failed,
-            stage: Stage(rawValue: row["stage"]) ?? .none,
-            aliases: aliases,
+            number: row[1],
+            label: row[2],
+            status: VersionStatus(rawValue: row[3]) ?? .failed,
+            stage: Stage(rawValue: row[4]) ?? .none,
+            aliases: aliases.sorted(),
             format: format.flatMap(ModelFormat.init(rawValue:)),
             files: files,
             metrics: metrics,
-            params: try keyValues(db, table: "version_params", owner: "version_id", id: id),
-            tags: try keyValues(db, table: "version_tags", owner: "version_id", id: id),
-            lineage: Lineage(
-                runID: row["run_id"],
-                source: row["source"],
-                gitCommit: row["git_commit"],
-                datasetDigest: row["dataset_digest"]
-            ),
-            description: row["description"],
-            failureReason: row["failure_reason"],
-            createdBy: row["created_by"],
-            createdAt: row["created_at"],
-            updatedAt: row["updated_at"]
+            params: params,
+            tags: tags,
+            lineage: Lineage(runID: row[6], source: row[7], gitCommit: row[8], datasetDigest: row[9]),
+            description: row[10],
+            failureReason: row[11],
+            createdBy: row[12],
+            createdAt: row[13],
+            updatedAt: row[14]
         )
     }
 }

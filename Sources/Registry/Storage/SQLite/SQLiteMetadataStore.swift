@@ -27,12 +27,21 @@ public struct SQLiteMetadataStore: MetadataStore {
     }
 
     /// Runs a read, translating database errors into ``RegistryError``.
+    ///
+    /// Reads run synchronously on the calling task's thread: they take microseconds, WAL readers never wait for the
+    /// writer, and the pool has more reader connections (8) than the cooperative thread pool has threads, so a read
+    /// never waits for another task. Hopping to GRDB's dispatch queue and back cost more than the read itself
+    /// (measured on "resolve alias", docs/benchmarks.md).
     func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
         do {
-            return try await writer.read(body)
+            return try readSynchronously(body)
         } catch let error as DatabaseError {
             throw Self.translate(error)
         }
+    }
+
+    private func readSynchronously<T>(_ body: (Database) throws -> T) throws -> T {
+        try writer.read(body)
     }
 
     static func translate(_ error: DatabaseError) -> RegistryError {
@@ -62,16 +71,11 @@ struct ModelRow: Sendable {
 
 extension SQLiteMetadataStore {
     static func modelRow(_ db: Database, name: String) throws -> ModelRow {
-        guard
-            let row = try Row.fetchOne(
-                db,
-                sql: "SELECT id, name, revision FROM models WHERE name = ?",
-                arguments: [name]
-            )
-        else {
+        let statement = try db.cachedStatement(sql: "SELECT id, revision FROM models WHERE name = ?")
+        guard let row = try Row.fetchOne(statement, arguments: [name]) else {
             throw RegistryError.notFound("model '\(Validation.printable(name))' does not exist")
         }
-        return ModelRow(id: row["id"], name: row["name"], revision: row["revision"])
+        return ModelRow(id: row[0], name: name, revision: row[1])
     }
 
     static func checkRevision(_ model: ModelRow, expected: Int64?) throws {
