@@ -9,6 +9,8 @@ import Testing
         #expect(command.listen == "127.0.0.1:8080")
         #expect(command.dataDirectory == "./modelctl-data")
         #expect(command.logLevel == "info")
+        #expect(command.ioThreads == 1)
+        #expect(command.shutdownTimeout == 30)
     }
 
     @Test func optionsAreParsed() throws {
@@ -30,6 +32,17 @@ import Testing
         } throws: { error in
             Modelctl.exitCode(for: error) == .validationFailure
                 && Modelctl.message(for: error).contains("invalid listen address '\(value)'")
+        }
+    }
+
+    @Test(arguments: [
+        (["--io-threads", "0"], "0"), (["--io-threads", "65"], "65"), (["--shutdown-timeout=-1"], "-1"),
+    ])
+    func outOfRangeNumbersAreUsageErrorsNamingTheValue(_ arguments: [String], value: String) {
+        #expect {
+            _ = try Modelctl.parseAsRoot(["serve"] + arguments)
+        } throws: { error in
+            Modelctl.exitCode(for: error) == .validationFailure && Modelctl.message(for: error).contains(value)
         }
     }
 
