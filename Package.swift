@@ -145,7 +145,12 @@ let package = Package(
         ),
         .testTarget(
             name: "PackagerTests",
-            dependencies: ["Packager", "CArchive", "TestSupport"],
+            dependencies: [
+                "Packager",
+                "CArchive",
+                "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
