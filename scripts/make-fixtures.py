@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the small model files the Packager tests inspect, into Tests/PackagerTests/Fixtures/.
 
-Run inside a virtualenv with `pip install onnx numpy`; the generated files are committed (each under 100 KB), so the
+Run inside a virtualenv with `pip install onnx numpy safetensors`; the generated files are committed (each under 100 KB), so the
 tests themselves need no Python. Deterministic: the same versions of onnx and numpy give the same bytes.
 """
 import os
@@ -64,6 +64,20 @@ def legacy_inputs():
     return model
 
 
+def write_safetensors(path):
+    """Two tensors and metadata, written by the safetensors package."""
+    from safetensors.numpy import save_file
+
+    save_file(
+        {
+            "encoder.weight": np.arange(12, dtype=np.float32).reshape(3, 4),
+            "encoder.bias": np.zeros(3, dtype=np.float16),
+        },
+        path,
+        metadata={"format": "np", "source": "modelctl-fixtures"},
+    )
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for name, model in [("tiny-classifier.onnx", classifier()), ("legacy-inputs.onnx", legacy_inputs())]:
@@ -72,6 +86,9 @@ def main():
         size = os.path.getsize(path)
         assert size < 100_000, f"{name} is {size} bytes"
         print(f"{name}: {size} bytes")
+    path = os.path.join(OUT, "tiny.safetensors")
+    write_safetensors(path)
+    print(f"tiny.safetensors: {os.path.getsize(path)} bytes")
 
 
 if __name__ == "__main__":
