@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 
+scripts/python-tools.sh
+
 echo "== build"
 swift build --build-tests
 
