@@ -241,7 +241,7 @@ public struct BundleReader: Sendable {
                 )
             }
         }
-        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let digest = Hex.encode(hasher.finalize())
         guard count == file.size, digest == file.sha256.lowercased() else {
             throw PackagerError(
                 .integrityFailure,

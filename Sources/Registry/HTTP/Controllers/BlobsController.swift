@@ -29,13 +29,13 @@ struct BlobsController {
 
     @Sendable func download(_ request: Request, context: RegistryRequestContext) async throws -> Response {
         let digest = try context.digest()
-        guard let location = try await service.blobs.fileURL(of: digest), let size = try await service.blobSize(digest)
-        else {
+        // One stat: the size tells whether the blob exists; its location follows from the digest.
+        guard let size = try await service.blobSize(digest) else {
             if request.method == .head { return Response(status: .notFound) }
             throw RegistryError.notFound("blob \(digest) is not stored")
         }
         return try await BlobResponse.make(
-            location: location,
+            location: service.blobs.blobURL(digest),
             size: size,
             digest: digest,
             request: request,

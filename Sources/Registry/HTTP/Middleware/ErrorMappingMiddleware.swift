@@ -26,8 +26,6 @@ struct ErrorMappingMiddleware<Context: RequestContext>: RouterMiddleware {
             throw Self.translate(error, request: request)
         } catch is NIOTooManyBytesError {
             throw RegistryError(.bodyTooLarge, "the JSON body is larger than the 1 MiB accepted")
-        } catch let error as DecodingError {
-            throw RegistryError.invalid("invalid JSON body: \(Self.describe(error))")
         } catch is CancellationError {
             throw RegistryError(.unavailable, "the request was cancelled (the registry is shutting down)")
         } catch {
@@ -52,26 +50,6 @@ struct ErrorMappingMiddleware<Context: RequestContext>: RouterMiddleware {
             return RegistryError(.rangeNotSatisfiable, message)
         default:
             return error.status.code >= 500 ? RegistryError(.internal, message) : RegistryError.invalid(message)
-        }
-    }
-
-    static func describe(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context) -> String {
-            let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
-            return keys.isEmpty ? "body" : keys.joined(separator: ".")
-        }
-        switch error {
-        case .keyNotFound(let key, let context):
-            return
-                "field '\(path(context).isEmpty || path(context) == "body" ? key.stringValue : path(context) + "." + key.stringValue)' is required"
-        case .typeMismatch(let type, let context):
-            return "field '\(path(context))' must be \(type)"
-        case .valueNotFound(let type, let context):
-            return "field '\(path(context))' must be \(type), not null"
-        case .dataCorrupted(let context):
-            return "\(path(context)): \(context.debugDescription)"
-        @unknown default:
-            return "\(error)"
         }
     }
 }
