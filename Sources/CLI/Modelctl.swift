@@ -10,9 +10,10 @@ struct Modelctl: AsyncParsableCommand {
         abstract: "Model registry, packager and deployment agent.",
         discussion: """
             modelctl keeps every version of your models with their metadata, stages, aliases and audit trail, \
-            and serves them over HTTP. Start a registry with 'modelctl serve'.
+            and serves them over HTTP. Start a registry with 'modelctl serve'. Package a model into a signed, \
+            reproducible bundle with 'modelctl package' and check one anywhere with 'modelctl verify'.
             """,
         version: version,
-        subcommands: [Serve.self]
+        subcommands: [Serve.self, Package.self, Verify.self, Inspect.self, Keys.self]
     )
 }

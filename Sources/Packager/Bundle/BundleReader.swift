@@ -38,6 +38,8 @@ public struct BundleReader: Sendable {
     /// What a checked bundle holds.
     public struct Contents: Sendable, Equatable {
         public var manifest: BundleManifest
+        /// The exact bytes of `manifest.json` (what a signature covers).
+        public var manifestData: Data
         /// Bytes of `preprocessing.json`, when present.
         public var preprocessing: Data?
         /// Bytes of `model.sig`, when the bundle is signed.
@@ -105,6 +107,7 @@ public struct BundleReader: Sendable {
         }
 
         var manifest: BundleManifest?
+        var manifestData = Data()
         var expected: [String: BundleManifest.File] = [:]
         var seen = Set<String>()
         var preprocessing: Data?
@@ -135,6 +138,7 @@ public struct BundleReader: Sendable {
                 }
                 let data = try readSmall(archive, name: name, declared: declared)
                 manifest = try Self.decodeManifest(data)
+                manifestData = data
                 for file in manifest!.files { expected[file.path] = file }
                 if let directory { try write(data, to: directory.appending(path: name)) }
                 continue
@@ -143,6 +147,12 @@ public struct BundleReader: Sendable {
             switch name {
             case BundleManifest.preprocessingName where current.preprocessing != nil:
                 preprocessing = try readSmall(archive, name: name, declared: declared)
+                guard (try? JSONDecoder().decode(JSONValue.self, from: preprocessing!)) == current.preprocessing else {
+                    throw PackagerError(
+                        .integrityFailure,
+                        "bundle entry '\(name)' differs from the preprocessing spec in \(BundleManifest.manifestName)"
+                    )
+                }
                 if let directory { try write(preprocessing!, to: directory.appending(path: name)) }
             case BundleManifest.signatureName:
                 signature = try readSmall(archive, name: name, declared: declared)
@@ -184,7 +194,12 @@ public struct BundleReader: Sendable {
                 "the bundle lacks \(BundleManifest.preprocessingName), which its manifest declares"
             )
         }
-        return Contents(manifest: manifest, preprocessing: preprocessing, signature: signature)
+        return Contents(
+            manifest: manifest,
+            manifestData: manifestData,
+            preprocessing: preprocessing,
+            signature: signature
+        )
     }
 
     /// Streams one model file: hashes it, enforces the declared size and the compression ratio, and writes it when
@@ -320,5 +335,25 @@ public struct BundleReader: Sendable {
             }
         }
         return manifest
+    }
+}
+
+extension BundleReader.Contents {
+    /// Every file of the unpacked bundle a signature covers, with its SHA-256: `manifest.json`,
+    /// `preprocessing.json` when present, and the model files (whose digests the reader has checked against the
+    /// manifest). `model.sig` is not part of it.
+    public var signedFiles: ModelManifest {
+        var resources = [
+            ModelManifest.Resource(name: BundleManifest.manifestName, digest: Array(SHA256.hash(data: manifestData)))
+        ]
+        if let preprocessing {
+            resources.append(
+                .init(name: BundleManifest.preprocessingName, digest: Array(SHA256.hash(data: preprocessing)))
+            )
+        }
+        for file in manifest.files {
+            resources.append(.init(name: file.path, digest: Hex.decode(file.sha256) ?? []))
+        }
+        return ModelManifest(resources: resources.sorted { ModelManifest.precedes($0.name, $1.name) })
     }
 }

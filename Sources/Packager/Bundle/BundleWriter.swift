@@ -1,12 +1,15 @@
 import CArchive
+import Crypto
 public import Foundation
 
 /// Writes reproducible bundles: a tar archive, zstd-compressed by default, whose first entry is `manifest.json`.
 ///
 /// Entry order is fixed (`manifest.json`, `preprocessing.json`, the model files in component-wise byte order,
 /// `model.sig`), and every entry has mtime 0, uid/gid 0, no owner names and mode 0644, so the same inputs give
-/// byte-identical bundles. File contents are streamed in 1 MiB chunks; memory does not grow with file size. The
-/// bundle is written to a temporary file beside `output` and renamed into place only when complete.
+/// byte-identical bundles. File contents are streamed in 1 MiB chunks; memory does not grow with file size. Each file
+/// is hashed again as it is written, so a file that changed since the manifest was made fails the write instead of
+/// giving a bundle that does not verify. The bundle is written to a temporary file beside `output` and renamed into
+/// place only when complete.
 public struct BundleWriter: Sendable {
     public enum Compression: String, Sendable, CaseIterable {
         /// `.tar.zst`
@@ -28,6 +31,7 @@ public struct BundleWriter: Sendable {
     ///   - preprocessing: bytes of `preprocessing.json`, required when the manifest has a preprocessing spec.
     ///   - signature: bytes of `model.sig`, if the bundle is signed.
     ///   - output: the bundle file to create; an existing file is replaced atomically.
+    ///   - progress: called with the number of model-file bytes just written, after each chunk.
     /// - Throws: ``PackagerError`` `invalidArgument` for a bad path or a missing preprocessing file,
     ///   `integrityFailure` when a file's size changed since the manifest was made, `io` when writing fails.
     public func write(
@@ -35,10 +39,18 @@ public struct BundleWriter: Sendable {
         preprocessing: Data?,
         sourceDirectory: URL,
         signature: Data?,
-        to output: URL
+        to output: URL,
+        progress: ((Int64) -> Void)? = nil
     ) throws {
-        if manifest.preprocessing != nil, preprocessing == nil {
-            throw PackagerError.invalid("the manifest has a preprocessing spec but no preprocessing.json was given")
+        if manifest.preprocessing != nil || preprocessing != nil {
+            guard let preprocessing, let manifestSpec = manifest.preprocessing else {
+                throw PackagerError.invalid(
+                    "preprocessing.json and the manifest's preprocessing spec must be given together"
+                )
+            }
+            guard (try? JSONDecoder().decode(JSONValue.self, from: preprocessing)) == manifestSpec else {
+                throw PackagerError.invalid("preprocessing.json differs from the preprocessing spec in the manifest")
+            }
         }
         let reserved: Set = [
             BundleManifest.manifestName, BundleManifest.preprocessingName, BundleManifest.signatureName,
@@ -54,7 +66,7 @@ public struct BundleWriter: Sendable {
         let temporary = output.deletingLastPathComponent()
             .appending(path: ".\(output.lastPathComponent).partial-\(UUID().uuidString.prefix(8))")
         do {
-            try writeArchive(manifest, preprocessing, sourceDirectory, signature, temporary.path)
+            try writeArchive(manifest, preprocessing, sourceDirectory, signature, temporary.path, progress)
             guard rename(temporary.path, output.path) == 0 else {
                 throw PackagerError.io(
                     "cannot move the bundle into place at \(output.path): \(String(cString: strerror(errno)))"
@@ -71,7 +83,8 @@ public struct BundleWriter: Sendable {
         _ preprocessing: Data?,
         _ sourceDirectory: URL,
         _ signature: Data?,
-        _ path: String
+        _ path: String,
+        _ progress: ((Int64) -> Void)?
     ) throws {
         guard let archive = archive_write_new() else {
             throw PackagerError.io("libarchive could not allocate a writer")
@@ -89,8 +102,10 @@ public struct BundleWriter: Sendable {
         if let preprocessing {
             try writeEntry(archive, name: BundleManifest.preprocessingName, data: preprocessing)
         }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
         for file in manifest.files.sorted(by: { BundlePath.precedes($0.path, $1.path) }) {
-            try writeFile(archive, file: file, from: sourceDirectory.appending(path: file.path))
+            let url = sourceDirectory.appending(path: file.path)
+            try writeFile(archive, file: file, from: url, buffer: &buffer, progress: progress)
         }
         if let signature {
             try writeEntry(archive, name: BundleManifest.signatureName, data: signature)
@@ -120,31 +135,52 @@ public struct BundleWriter: Sendable {
         }
     }
 
-    private func writeFile(_ archive: OpaquePointer, file: BundleManifest.File, from url: URL) throws {
-        let handle: FileHandle
-        do {
-            handle = try FileHandle(forReadingFrom: url)
-        } catch {
-            throw PackagerError.notFound("cannot read '\(file.path)' at \(url.path): \(error.localizedDescription)")
+    private func writeFile(
+        _ archive: OpaquePointer,
+        file: BundleManifest.File,
+        from url: URL,
+        buffer: inout [UInt8],
+        progress: ((Int64) -> Void)?
+    ) throws {
+        let descriptor = open(url.path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw PackagerError.notFound(
+                "cannot read '\(file.path)' at \(url.path): \(String(cString: strerror(errno)))"
+            )
         }
-        defer { try? handle.close() }
+        defer { close(descriptor) }
         try header(archive, name: file.path, size: file.size)
         var written: Int64 = 0
-        while true {
-            let chunk = try handle.read(upToCount: 1 << 20) ?? Data()
-            if chunk.isEmpty { break }
-            written += Int64(chunk.count)
+        var hasher = SHA256()
+        while written <= file.size {
+            let capacity = buffer.count
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, capacity) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw PackagerError.io("cannot read '\(file.path)': \(String(cString: strerror(errno)))")
+            }
+            if count == 0 { break }
+            written += Int64(count)
             guard written <= file.size else { break }
-            try chunk.withUnsafeBytes { bytes in
-                guard archive_write_data(archive, bytes.baseAddress, bytes.count) == bytes.count else {
+            try buffer.withUnsafeBytes { bytes in
+                hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: bytes[0..<count]))
+                guard archive_write_data(archive, bytes.baseAddress, count) == count else {
                     throw PackagerError.io("cannot write '\(file.path)': \(Self.message(archive))")
                 }
             }
+            progress?(Int64(count))
         }
         guard written == file.size else {
             throw PackagerError(
                 .integrityFailure,
                 "'\(file.path)' changed while it was being bundled: the manifest says \(file.size) bytes, the file has \(written > file.size ? "more" : String(written))"
+            )
+        }
+        let digest = Hex.encode(hasher.finalize())
+        guard digest == file.sha256.lowercased() else {
+            throw PackagerError(
+                .integrityFailure,
+                "'\(file.path)' changed while it was being bundled: its SHA-256 is now \(digest), the manifest says \(file.sha256)"
             )
         }
     }

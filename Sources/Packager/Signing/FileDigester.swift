@@ -19,8 +19,9 @@ enum FileDigester {
     /// - Parameters:
     ///   - url: The file to read.
     ///   - name: The file's name in error messages (its path relative to the model).
+    ///   - progress: Called with the number of bytes just hashed, after each read.
     /// - Throws: ``PackagerError`` `.io` if the file cannot be opened or read.
-    static func sha256(of url: URL, name: String) throws -> [UInt8] {
+    static func sha256(of url: URL, name: String, progress: ((Int64) -> Void)? = nil) throws -> [UInt8] {
         let descriptor = open(url.path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             throw PackagerError.io("cannot open '\(name)' to hash it: \(String(cString: strerror(errno)))")
@@ -36,6 +37,7 @@ enum FileDigester {
             }
             if count == 0 { break }
             buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+            progress?(Int64(count))
         }
         return Array(hasher.finalize())
     }

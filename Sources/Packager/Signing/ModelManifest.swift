@@ -58,6 +58,15 @@ public struct ModelManifest: Sendable, Equatable {
     ///   a symbolic link, a special file (FIFO, socket, device) or a name that is not valid UTF-8, `.io` if
     ///   something cannot be read.
     public static func build(directory: URL, ignoring ignorePaths: [String]) throws -> ModelManifest {
+        let resources = try regularFiles(in: directory, ignoring: ignorePaths).map { file in
+            Resource(name: file.name, digest: try FileDigester.sha256(of: file.url, name: file.name))
+        }
+        return ModelManifest(resources: resources)
+    }
+
+    /// Every regular file under `directory` with its relative path, in ``precedes(_:_:)`` order, skipping
+    /// `ignorePaths` as ``build(directory:ignoring:)`` describes; symbolic links and special files are refused.
+    static func regularFiles(in directory: URL, ignoring ignorePaths: [String]) throws -> [(name: String, url: URL)] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue
         else {
@@ -68,10 +77,7 @@ public struct ModelManifest: Sendable, Equatable {
         var files: [(name: String, url: URL)] = []
         try collect(in: directory, components: [], ignored: ignored, into: &files)
         files.sort { precedes($0.name, $1.name) }
-        let resources = try files.map { file in
-            Resource(name: file.name, digest: try FileDigester.sha256(of: file.url, name: file.name))
-        }
-        return ModelManifest(resources: resources)
+        return files
     }
 
     /// Whether path `a` sorts before path `b`: component by component, each compared by its UTF-8 bytes, a

@@ -60,17 +60,46 @@ public struct ModelSigner: Sendable {
             if !ignorePaths.contains(normalized) { ignorePaths.append(normalized) }
         }
         let manifest = try ModelManifest.build(directory: directory, ignoring: ignorePaths)
-        let statement = SignatureStatement(
-            modelName: Self.modelName(of: directory),
-            manifest: manifest,
-            ignorePaths: ignorePaths
-        )
+        let bytes = try signature(for: manifest, modelName: Self.modelName(of: directory), ignorePaths: ignorePaths)
+        do {
+            try bytes.write(to: signatureURL, options: .atomic)
+        } catch {
+            throw PackagerError.io("cannot write signature file '\(signatureURL.path)'", cause: error)
+        }
+        return manifest
+    }
+
+    /// Signs a manifest whose digests are already known and returns the signature file's bytes.
+    ///
+    /// This is how bundles are signed: the packager hashes every file once while building the bundle manifest, so
+    /// the signature is made from those digests without staging or reading the files again. The result is the same
+    /// as ``sign(directory:signatureURL:additionalIgnorePaths:)`` on the unpacked files.
+    ///
+    /// - Parameters:
+    ///   - manifest: The files to sign with their SHA-256 digests; sorted here with ``ModelManifest/precedes(_:_:)``.
+    ///   - modelName: The name the statement gives the model (informational; verifiers do not check it).
+    ///   - ignorePaths: The paths a verifier must leave out, listed in the statement's `ignore_paths`.
+    /// - Returns: The Sigstore bundle as compact JSON without a trailing newline.
+    /// - Throws: ``PackagerError`` `.invalidArgument` for duplicate or unsafe resource names, `.io` if signing fails.
+    public func signature(for manifest: ModelManifest, modelName: String, ignorePaths: [String]) throws -> Data {
+        var seen = Set<String>()
+        for resource in manifest.resources {
+            guard Self.normalizedIgnorePath(resource.name) == resource.name, seen.insert(resource.name).inserted,
+                resource.digest.count == 32
+            else {
+                throw PackagerError.invalid(
+                    "cannot sign resource '\(resource.name)': names must be unique relative paths without '..', digests 32 bytes"
+                )
+            }
+        }
+        let sorted = ModelManifest(resources: manifest.resources.sorted { ModelManifest.precedes($0.name, $1.name) })
+        let statement = SignatureStatement(modelName: modelName, manifest: sorted, ignorePaths: ignorePaths)
         let payload = statement.canonicalJSON()
         let signature: P256.Signing.ECDSASignature
         do {
             signature = try privateKey.signature(for: DSSE.preAuthenticationEncoding(payload: payload))
         } catch {
-            throw PackagerError.io("signing the statement of '\(directory.path)' failed", cause: error)
+            throw PackagerError.io("signing the statement of '\(modelName)' failed", cause: error)
         }
         let bundle = SignatureBundle(
             hint: TrustedPublicKey(privateKey.publicKey).hint,
@@ -78,12 +107,7 @@ public struct ModelSigner: Sendable {
             payload: Data(payload),
             signature: signature.derRepresentation
         )
-        do {
-            try Data(bundle.jsonBytes()).write(to: signatureURL, options: .atomic)
-        } catch {
-            throw PackagerError.io("cannot write signature file '\(signatureURL.path)'", cause: error)
-        }
-        return manifest
+        return Data(bundle.jsonBytes())
     }
 
     /// The name the statement gives the model: the directory's last path component (resolved for `.`).

@@ -55,40 +55,78 @@ public struct ModelVerifier: Sendable {
         } catch {
             throw PackagerError.io("cannot read signature file '\(signatureURL.path)'", cause: error)
         }
-        let source = signatureURL.path
+        guard let (keyIndex, statement) = try authenticate(data, source: signatureURL.path) else {
+            return .untrustedKey
+        }
+        var ignorePaths = ModelManifest.gitPaths
+        ignorePaths += statement.ignorePaths.compactMap(ModelSigner.normalizedIgnorePath)
+        ignorePaths += additionalIgnorePaths.compactMap(ModelSigner.normalizedIgnorePath)
+        if let inside = ModelSigner.relativePath(of: signatureURL, inside: directory) { ignorePaths.append(inside) }
+        let onDisk = try ModelManifest.build(directory: directory, ignoring: ignorePaths)
+        return compare(signed: statement.manifest, actual: onDisk, keyIndex: keyIndex)
+    }
+
+    /// Verifies a signature against files whose digests are already known, such as the entries of a bundle that
+    /// ``BundleReader`` has checked.
+    ///
+    /// Files the statement's `ignore_paths` or the top-level git paths cover are left out of `files` before the
+    /// comparison, as they are when verifying a directory; so is `model.sig`.
+    ///
+    /// - Parameters:
+    ///   - signature: The bytes of the signature file.
+    ///   - source: How to name the signature in errors (e.g. `bundle.tar.zst:model.sig`).
+    ///   - files: Every file present, with its SHA-256.
+    /// - Returns: The outcome; see ``VerificationResult``.
+    /// - Throws: ``PackagerError`` as ``verify(directory:signatureURL:additionalIgnorePaths:)`` does for the signature,
+    ///   and `invalidArgument` when `files` lists a name twice.
+    public func verify(signature: Data, source: String, files: ModelManifest) throws -> VerificationResult {
+        guard !trustedKeys.isEmpty else {
+            throw PackagerError.invalid("no trusted public key was given to verify '\(source)' with")
+        }
+        var names = Set<String>()
+        for resource in files.resources where !names.insert(resource.name).inserted {
+            throw PackagerError.invalid(
+                "file '\(resource.name)' is listed twice among the files to verify '\(source)' against"
+            )
+        }
+        guard let (keyIndex, statement) = try authenticate(signature, source: source) else { return .untrustedKey }
+        var ignored = ModelManifest.gitPaths + [ModelSigner.defaultSignatureName]
+        ignored += statement.ignorePaths.compactMap(ModelSigner.normalizedIgnorePath)
+        let prefixes = ignored.map { $0.split(separator: "/").map(String.init) }
+        let present = files.resources.filter { resource in
+            let components = resource.name.split(separator: "/").map(String.init)
+            return !prefixes.contains { components.starts(with: $0) }
+        }
+        return compare(signed: statement.manifest, actual: ModelManifest(resources: present), keyIndex: keyIndex)
+    }
+
+    /// Parses the signature and finds the trusted key it verifies with; `nil` when none does.
+    private func authenticate(_ data: Data, source: String) throws -> (Int, SignatureStatement)? {
         let bundle = try SignatureBundle.parse(data, source: source)
         guard bundle.payloadType == DSSE.inTotoPayloadType else {
             throw PackagerError.invalid(
                 "signature '\(source)': payload type \"\(bundle.payloadType)\" is not \"\(DSSE.inTotoPayloadType)\""
             )
         }
-
         let signedBytes = DSSE.preAuthenticationEncoding(payload: bundle.payload)
-        var matchedIndex: Int?
         for (index, key) in trustedKeys.enumerated() {
             if let hint = bundle.hint, !hint.isEmpty, hint != key.hint { continue }
             if key.isValidSignature(der: bundle.signature, for: signedBytes) {
-                matchedIndex = index
-                break
+                return (index, try SignatureStatement.parse(bundle.payload, source: source))
             }
         }
-        guard let matchedIndex else { return .untrustedKey }
+        return nil
+    }
 
-        let statement = try SignatureStatement.parse(bundle.payload, source: source)
-        var ignorePaths = ModelManifest.gitPaths
-        ignorePaths += statement.ignorePaths.compactMap(ModelSigner.normalizedIgnorePath)
-        ignorePaths += additionalIgnorePaths.compactMap(ModelSigner.normalizedIgnorePath)
-        if let inside = ModelSigner.relativePath(of: signatureURL, inside: directory) { ignorePaths.append(inside) }
-        let onDisk = try ModelManifest.build(directory: directory, ignoring: ignorePaths)
-
-        let signed = Dictionary(uniqueKeysWithValues: statement.manifest.resources.map { ($0.name, $0.digest) })
-        let actual = Dictionary(uniqueKeysWithValues: onDisk.resources.map { ($0.name, $0.digest) })
+    private func compare(signed: ModelManifest, actual: ModelManifest, keyIndex: Int) -> VerificationResult {
+        let signed = Dictionary(uniqueKeysWithValues: signed.resources.map { ($0.name, $0.digest) })
+        let actual = Dictionary(uniqueKeysWithValues: actual.resources.map { ($0.name, $0.digest) })
         let ordered = { (names: [String]) in names.sorted(by: ModelManifest.precedes) }
         let changed = ordered(signed.keys.filter { name in actual[name].map { $0 != signed[name] } ?? false })
         let added = ordered(actual.keys.filter { signed[$0] == nil })
         let missing = ordered(signed.keys.filter { actual[$0] == nil })
         if changed.isEmpty, added.isEmpty, missing.isEmpty {
-            return .valid(keyIndex: matchedIndex, keyHint: trustedKeys[matchedIndex].hint)
+            return .valid(keyIndex: keyIndex, keyHint: trustedKeys[keyIndex].hint)
         }
         return .tampered(changed: changed, added: added, missing: missing)
     }

@@ -112,7 +112,7 @@ import Testing
             // When it is bundled and unpacked
             try BundleWriter(compression: compression).write(
                 manifest: manifest,
-                preprocessing: Data(#"{"layout":"NCHW"}"#.utf8),
+                preprocessing: Data(#"{"layout":"NCHW","size":[224,224]}"#.utf8),
                 sourceDirectory: directory.appending(path: "src"),
                 signature: Data("sig".utf8),
                 to: bundle
@@ -121,7 +121,7 @@ import Testing
             // Then the manifest, the spec, the signature and every file come back unchanged
             #expect(contents.manifest == manifest)
             #expect(contents.signature == Data("sig".utf8))
-            #expect(contents.preprocessing == Data(#"{"layout":"NCHW"}"#.utf8))
+            #expect(contents.preprocessing == Data(#"{"layout":"NCHW","size":[224,224]}"#.utf8))
             for (path, data) in Self.files {
                 #expect(try Data(contentsOf: directory.appending(path: "out/\(path)")) == data, "\(path)")
             }
@@ -215,6 +215,36 @@ import Testing
                 )
             } throws: { ($0 as? PackagerError)?.code == .integrityFailure && "\($0)".contains("m.onnx") }
             #expect(!FileManager.default.fileExists(atPath: directory.appending(path: "b.tar.zst").path))
+        }
+    }
+
+    @Test func aPreprocessingFileThatDiffersFromTheManifestIsRefused() async throws {
+        try await withTemporaryDirectory { directory in
+            let good = Data("weights".utf8)
+            let spec = JSONValue.object(["layout": .string("NCHW")])
+            let manifest = try Self.model(["m.bin": good], in: directory.appending(path: "src"), preprocessing: spec)
+            let bundle = directory.appending(path: "b.tar")
+            try Self.rawTar(
+                [
+                    try Self.manifestEntry(manifest),
+                    RawEntry(name: "preprocessing.json", data: Data(#"{"layout":"NHWC"}"#.utf8)),
+                    RawEntry(name: "m.bin", data: good),
+                ],
+                at: bundle
+            )
+            try Self.expectRefused(bundle, .integrityFailure, mentioning: "'preprocessing.json' differs")
+            #expect {
+                try BundleWriter().write(
+                    manifest: manifest,
+                    preprocessing: Data(#"{"layout":"NHWC"}"#.utf8),
+                    sourceDirectory: directory.appending(path: "src"),
+                    signature: nil,
+                    to: directory.appending(path: "w.tar.zst")
+                )
+            } throws: { error in
+                (error as? PackagerError)?.code == .invalidArgument
+                    && (error as? PackagerError)?.message.contains("preprocessing.json") == true
+            }
         }
     }
 
