@@ -14,6 +14,6 @@ struct Modelctl: AsyncParsableCommand {
             reproducible bundle with 'modelctl package' and check one anywhere with 'modelctl verify'.
             """,
         version: version,
-        subcommands: [Serve.self, Package.self, Verify.self, Inspect.self, Keys.self]
+        subcommands: [Serve.self, Package.self, Verify.self, Inspect.self, Keys.self, Login.self]
     )
 }

@@ -3,10 +3,14 @@ import Synchronization
 
 /// Writing to stdout and stderr, and recognising terminals.
 enum Terminal {
-    enum Stream { case standardOutput, standardError }
+    enum Stream { case standardInput, standardOutput, standardError }
 
     static func isTerminal(_ stream: Stream) -> Bool {
-        isatty(stream == .standardOutput ? STDOUT_FILENO : STDERR_FILENO) == 1
+        switch stream {
+        case .standardInput: isatty(STDIN_FILENO) == 1
+        case .standardOutput: isatty(STDOUT_FILENO) == 1
+        case .standardError: isatty(STDERR_FILENO) == 1
+        }
     }
 
     /// Prints a line to stdout.
