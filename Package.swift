@@ -105,6 +105,7 @@ let package = Package(
                 "Packager",
                 "RegistryClient",
                 "CSystemShims",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Hummingbird", package: "hummingbird"),

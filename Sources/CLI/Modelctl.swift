@@ -14,6 +14,9 @@ struct Modelctl: AsyncParsableCommand {
             reproducible bundle with 'modelctl package' and check one anywhere with 'modelctl verify'.
             """,
         version: version,
-        subcommands: [Serve.self, Package.self, Verify.self, Inspect.self, Keys.self, Login.self]
+        subcommands: [
+            Serve.self, Package.self, Verify.self, Inspect.self, Keys.self, Login.self, List.self, Show.self,
+            History.self, Promote.self, Rollback.self, Push.self, Pull.self,
+        ]
     )
 }

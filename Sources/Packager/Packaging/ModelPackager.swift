@@ -95,6 +95,21 @@ public struct PackageResult: Sendable, Equatable {
     public var signingKeyHint: String?
 }
 
+/// A model hashed, described and signed, ready to be archived or sent: what ``ModelPackager/prepare(_:options:excluding:progress:)``
+/// returns.
+public struct PreparedModel: Sendable {
+    /// The directory the manifest's file paths are relative to.
+    public var root: URL
+    public var manifest: BundleManifest
+    /// The exact bytes of `manifest.json`.
+    public var manifestData: Data
+    /// The bytes of `preprocessing.json`, when there is a spec.
+    public var preprocessing: Data?
+    /// The bytes of `model.sig`, when signed.
+    public var signature: Data?
+    public var signingKeyHint: String?
+}
+
 /// Turns a model file or directory into a bundle: checks the preprocessing spec against the model, hashes every
 /// file, writes the manifest, signs manifest, spec and files in the OpenSSF model-signing format, and writes a
 /// reproducible archive.
@@ -124,6 +139,42 @@ public struct ModelPackager: Sendable {
         to output: URL,
         progress: (@Sendable (PackagingProgress) -> Void)? = nil
     ) throws -> PackageResult {
+        let prepared = try prepare(source, options: options, excluding: output, progress: progress)
+        let manifest = prepared.manifest
+        let signature = prepared.signature
+        let hint = prepared.signingKeyHint
+        let root = prepared.root
+        let total = prepared.manifest.files.reduce(Int64(0)) { $0 + $1.size }
+        var done: Int64 = 0
+        try BundleWriter(compression: options.compression).write(
+            manifest: manifest,
+            preprocessing: options.preprocessing?.json,
+            sourceDirectory: root,
+            signature: signature,
+            to: output
+        ) { count in
+            done += count
+            progress?(PackagingProgress(phase: .writing, completedBytes: done, totalBytes: total))
+        }
+        let bundleSize = try FileSize.of(output)
+        return PackageResult(manifest: manifest, bundleSize: bundleSize, signingKeyHint: hint)
+    }
+
+    /// Does everything ``package(_:options:to:progress:)`` does except writing the archive: validates, detects the
+    /// format, checks the spec, hashes every file once, builds the manifest and signs it.
+    ///
+    /// `modelctl push` uses it to send a model as the files of an unpacked bundle (the model files plus
+    /// `manifest.json`, `preprocessing.json` and `model.sig`) without building an archive.
+    ///
+    /// - Parameters:
+    ///   - excluding: a path that must not be inside `source` (the bundle about to be written), if any.
+    /// - Throws: ``PackagerError`` as ``package(_:options:to:progress:)`` does.
+    public func prepare(
+        _ source: URL,
+        options: PackageOptions,
+        excluding output: URL? = nil,
+        progress: (@Sendable (PackagingProgress) -> Void)? = nil
+    ) throws -> PreparedModel {
         try options.validate()
         let (root, files) = try Self.collect(source, output: output)
         let format = options.format ?? FormatDetector().detect(files.map { .init(path: $0.name, location: $0.url) })
@@ -155,13 +206,14 @@ public struct ModelPackager: Sendable {
             preprocessing: preprocessingValue,
             annotations: options.annotations
         )
+        let manifestData = try manifest.encoded()
 
         var signature: Data?
         var hint: String?
         if let key = options.signingKey {
             let contents = BundleReader.Contents(
                 manifest: manifest,
-                manifestData: try manifest.encoded(),
+                manifestData: manifestData,
                 preprocessing: options.preprocessing?.json,
                 signature: nil
             )
@@ -172,26 +224,20 @@ public struct ModelPackager: Sendable {
             )
             hint = TrustedPublicKey(key.publicKey).hint
         }
-
-        done = 0
-        try BundleWriter(compression: options.compression).write(
+        return PreparedModel(
+            root: root,
             manifest: manifest,
+            manifestData: manifestData,
             preprocessing: options.preprocessing?.json,
-            sourceDirectory: root,
             signature: signature,
-            to: output
-        ) { count in
-            done += count
-            progress?(PackagingProgress(phase: .writing, completedBytes: done, totalBytes: total))
-        }
-        let bundleSize = try FileSize.of(output)
-        return PackageResult(manifest: manifest, bundleSize: bundleSize, signingKeyHint: hint)
+            signingKeyHint: hint
+        )
     }
 
     // MARK: Steps
 
     /// The directory the bundle paths are relative to, and the files to bundle.
-    static func collect(_ source: URL, output: URL) throws -> (URL, [(name: String, url: URL)]) {
+    static func collect(_ source: URL, output: URL?) throws -> (URL, [(name: String, url: URL)]) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: source.path, isDirectory: &isDirectory) else {
             throw PackagerError.notFound("model path \(source.path) does not exist")
@@ -201,7 +247,7 @@ public struct ModelPackager: Sendable {
         if isDirectory.boolValue {
             root = source
             files = try ModelManifest.regularFiles(in: source, ignoring: ModelManifest.gitPaths)
-            if let inside = ModelSigner.relativePath(of: output, inside: source) {
+            if let output, let inside = ModelSigner.relativePath(of: output, inside: source) {
                 throw PackagerError.invalid(
                     "the bundle \(output.path) would be written inside the model directory (as '\(inside)'); write it elsewhere"
                 )
@@ -213,8 +259,9 @@ public struct ModelPackager: Sendable {
             }
             root = source.deletingLastPathComponent()
             files = [(source.lastPathComponent, source)]
-            if source.resolvingSymlinksInPath().standardizedFileURL.path
-                == output.resolvingSymlinksInPath().standardizedFileURL.path
+            if let output,
+                source.resolvingSymlinksInPath().standardizedFileURL.path
+                    == output.resolvingSymlinksInPath().standardizedFileURL.path
             {
                 throw PackagerError.invalid(
                     "the bundle \(output.path) would replace the model file itself; write it elsewhere"
