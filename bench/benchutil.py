@@ -17,7 +17,17 @@ Subcommands:
   wrk-parse FILE                     parse `wrk --latency` output into JSON (req/s, p50/p75/p90/p99 in ms, errors)
   hash-rate FILE                     SHA-256 throughput of one core over FILE (MB/s), read in 1 MiB chunks
   write-fsync SRC DST                copy SRC to DST in 1 MiB chunks, fsync, print MB/s (disk write + fsync baseline)
-  summary DIR                        print the results in DIR (blob-transfer.json, resolve-alias.json) as a table
+  run [--out FILE] [--split-read BYTES] [--interval S] -- CMD ...
+                                     run CMD (stdout and stderr pass through) and write a JSON record to FILE (or
+                                     stderr): wall, user and system CPU seconds (wait4), peak RSS in KiB (run through
+                                     /usr/bin/time -f %M: the largest of CMD and the children it waited for), CPU
+                                     cores used by other processes, exit code. With
+                                     --split-read, samples rchar in /proc/PID/io every S seconds (0.02 by default)
+                                     and records when CMD had read BYTES (for a two-pass command: end of pass one).
+  gen-normal FILE MIB [SEED]         write MIB MiB of float32 values drawn from N(0, 1) with numpy; exit 3 when
+                                     numpy is missing
+  summary DIR                        print the results in DIR (blob-transfer.json, resolve-alias.json,
+                                     package.json) as a table
 """
 
 import hashlib
@@ -281,6 +291,125 @@ def cmd_write_fsync(args):
     print(f"{size / elapsed / 1e6:.1f}")
 
 
+def read_proc_io(pid):
+    """rchar and wchar of PID from /proc/PID/io, or None."""
+    try:
+        with open(f"/proc/{pid}/io") as handle:
+            values = dict(line.split(": ") for line in handle.read().splitlines())
+        return int(values["rchar"]), int(values["wchar"])
+    except (FileNotFoundError, ProcessLookupError, PermissionError, KeyError, ValueError):
+        return None
+
+
+def child_pid(pid):
+    """The first child of PID (from /proc/PID/task/PID/children), or None."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            children = handle.read().split()
+        return int(children[0]) if children else None
+    except (FileNotFoundError, ProcessLookupError, ValueError):
+        return None
+
+
+def cmd_run(args):
+    out, split_read, interval = None, None, 0.02
+    while args and args[0] != "--":
+        option = args.pop(0)
+        if option == "--out":
+            out = args.pop(0)
+        elif option == "--split-read":
+            split_read = int(args.pop(0))
+        elif option == "--interval":
+            interval = float(args.pop(0))
+        else:
+            sys.exit(f"run: unknown option {option}")
+    if not args:
+        sys.exit("usage: run [--out FILE] [--split-read BYTES] [--interval S] -- CMD ...")
+    command = args[1:]
+    # The peak RSS comes from GNU time: a child forked by this Python process starts out with Python's own peak
+    # RSS (~20 MiB) in ru_maxrss, while time's children start from time's (~2 MiB).
+    gnu_time = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
+    rss_file = None
+    if gnu_time:
+        rss_file = f"{out or '/tmp/benchutil-run'}.{os.getpid()}.maxrss"
+        command = [gnu_time, "-f", "%M", "-o", rss_file, "--"] + command
+    system_before = system_cpu()
+    start = time.monotonic()
+    process = subprocess.Popen(command)
+    split_at, last_io, target = None, None, None
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG if split_read is not None else 0)
+        if pid == process.pid:
+            break
+        if target is None:
+            target = child_pid(process.pid) if gnu_time else process.pid
+        io = read_proc_io(target) if target else None
+        if io is not None:
+            last_io = io
+            if split_at is None and io[0] >= split_read:
+                split_at = time.monotonic() - start
+        time.sleep(interval)
+    wall = time.monotonic() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    system_after = system_cpu()
+    ncpu = os.cpu_count() or 1
+    jiffies = max(system_after[1] - system_before[1], 1)
+    system_user = (system_after[2] - system_before[2]) / jiffies * ncpu
+    cpu = usage.ru_utime + usage.ru_stime
+    maxrss, source = usage.ru_maxrss, "wait4 (includes the Python parent's peak)"
+    if rss_file:
+        try:
+            with open(rss_file) as handle:
+                lines = handle.read().split()
+            maxrss, source = int(lines[-1]), "GNU time %M"
+        except (OSError, ValueError, IndexError):
+            pass
+        finally:
+            if os.path.exists(rss_file):
+                os.unlink(rss_file)
+    record = {
+        "exit_code": process.returncode,
+        "wall_s": round(wall, 3),
+        "user_s": round(usage.ru_utime, 3),
+        "sys_s": round(usage.ru_stime, 3),
+        "cpu_s": round(cpu, 3),
+        "cpu_cores_used": round(cpu / wall, 3) if wall > 0 else None,
+        "maxrss_kib": maxrss,
+        "maxrss_source": source,
+        # user-mode CPU of everything but CMD and its children: other processes (builds, tests...)
+        "other_user_cores": round(max(system_user - usage.ru_utime / wall, 0.0), 3) if wall > 0 else None,
+    }
+    if split_read is not None:
+        record["split_read_bytes"] = split_read
+        record["split_s"] = None if split_at is None else round(split_at, 3)
+        record["last_rchar"] = last_io[0] if last_io else None
+        record["last_wchar"] = last_io[1] if last_io else None
+    text = json.dumps(record)
+    if out:
+        with open(out, "w") as handle:
+            handle.write(text + "\n")
+    else:
+        print(text, file=sys.stderr)
+    sys.exit(process.returncode)
+
+
+def cmd_gen_normal(args):
+    """gen-normal FILE MIB [SEED]: float32 values of N(0, 1), like trained weights (zstd barely compresses them)."""
+    try:
+        import numpy
+    except ImportError:
+        sys.exit(3)
+    path, mib = args[0], int(args[1])
+    rng = numpy.random.default_rng(int(args[2]) if len(args) > 2 else 0)
+    chunk = 16 * MIB // 4  # 16 MiB of float32 per step
+    remaining = mib * MIB // 4
+    with open(path, "wb") as handle:
+        while remaining > 0:
+            count = min(chunk, remaining)
+            rng.standard_normal(count, dtype=numpy.float32).tofile(handle)
+            remaining -= count
+
+
 def fmt_mbs(value):
     return f"{value / 1e6:.0f} MB/s"
 
@@ -338,9 +467,36 @@ def cmd_summary(args):
         rows.append(("Resolve alias, p99 latency", f"{m['latency_ms']['99']:.2f} ms",
                      f"{n['latency_ms']['99']:.2f} ms", f"{m['latency_ms']['99'] / n['latency_ms']['99']:.1f}x",
                      "< 5 ms", verdict(m["latency_ms"]["99"] < 5.0)))
+    package_path = os.path.join(directory, "package.json")
+    if os.path.exists(package_path):
+        with open(package_path) as handle:
+            p = json.load(handle)
+        size = f"{p['size_mib'] // 1024} GiB" if p["size_mib"] % 1024 == 0 else f"{p['size_mib']} MiB"
+        ours, base = p["modelctl"], p["baseline"]
+        rows.append((f"Package + sign {size}, {p['data']} data (median of {p['runs']})",
+                     f"{ours['median_s']:.2f} s", f"{base['median_s']:.2f} s (sha256sum + tar --zstd)",
+                     f"{p['ratio']:.2f}x", "<= 1.2x baseline", verdict(p["ratio"] <= 1.2)))
+        if ours.get("hash_median_s") is not None:
+            rows.append(("  hash pass / sha256sum (informational)", f"{ours['hash_median_s']:.2f} s",
+                         f"{base['sha256sum_median_s']:.2f} s",
+                         f"{ours['hash_median_s'] / base['sha256sum_median_s']:.2f}x", "", ""))
+            rows.append(("  archive pass / tar --zstd (informational)", f"{ours['write_median_s']:.2f} s",
+                         f"{base['tar_median_s']:.2f} s",
+                         f"{ours['write_median_s'] / base['tar_median_s']:.2f}x", "", ""))
+        if p.get("baseline_openssl"):
+            rows.append(("  vs openssl dgst -sha256 + tar --zstd (informational)", f"{ours['median_s']:.2f} s",
+                         f"{p['baseline_openssl']['median_s']:.2f} s", f"{p['ratio_vs_openssl']:.2f}x", "", ""))
+        rss = p["rss"]
+        rows.append((f"Peak RSS, package {size}", fmt_mib(rss["large_kib"]),
+                     f"tar + zstd {fmt_mib(rss['tar_large_kib'])}", "", "", ""))
+        rows.append((f"Peak RSS, package {p['small_size_mib']} MiB", fmt_mib(rss["small_kib"]),
+                     f"tar + zstd {fmt_mib(rss['tar_small_kib'])}", "",
+                     f"flat: +/- {rss['flat_limit_kib'] // 1024} MiB",
+                     verdict(abs(rss["large_kib"] - rss["small_kib"]) <= rss["flat_limit_kib"])))
     if not rows:
         sys.exit(f"no results in {directory}")
-    header = ("metric", "modelctl", "baseline (nginx)", "ratio", "target", "result")
+    baseline = "baseline (same run)" if os.path.exists(package_path) else "baseline (nginx)"
+    header = ("metric", "modelctl", baseline, "ratio", "target", "result")
     widths = [max(len(str(row[i])) for row in rows + [header]) for i in range(len(header))]
     line = "| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |"
     print(line)
@@ -361,6 +517,8 @@ COMMANDS = {
     "wrk-parse": cmd_wrk_parse,
     "hash-rate": cmd_hash_rate,
     "write-fsync": cmd_write_fsync,
+    "run": cmd_run,
+    "gen-normal": cmd_gen_normal,
     "summary": cmd_summary,
 }
 
