@@ -135,7 +135,14 @@ extension RegistryClient {
             }
         }
         progress?(size, size)
-        return try await finishUpload(id: session.id, digest: digest)
+        do {
+            return try await finishUpload(id: session.id, digest: digest)
+        } catch let error as RegistryClientError where error.code == .notFound {
+            // A finish whose answer was lost (the connection broke after the registry stored the blob) is retried
+            // and finds the session gone: the blob is what counts.
+            guard let info = try await blobInfo(digest: digest) else { throw error }
+            return RemoteBlob(digest: info.digest, size: info.size, created: false)
+        }
     }
 
     static func uploadPath(_ id: String) -> String { "/api/v1/uploads/\(segment(id))" }

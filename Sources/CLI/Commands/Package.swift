@@ -11,7 +11,8 @@ extension Modelctl {
                 The bundle is a tar archive (zstd-compressed unless OUT ends in .tar) whose first entry is \
                 manifest.json: model name, version and label, format, every file with size, SHA-256 and role, the \
                 preprocessing spec and annotations. With --sign-key, model.sig signs the manifest, the spec and \
-                every file in the OpenSSF model-signing format. The same inputs give a byte-identical bundle. The \
+                every file in the OpenSSF model-signing format. The same inputs give a byte-identical bundle (a signed \
+                bundle differs only in model.sig: ECDSA signatures are randomised). The \
                 spec is checked against the model's declared input (ONNX) before anything is written.
                 """
         )
