@@ -243,8 +243,17 @@ extension RegistryClient {
             do {
                 let deadline: NIODeadline =
                     streaming ? .distantFuture : .now() + TimeAmount(configuration.timeouts.request)
-                let response = try await httpClient.execute(request, deadline: deadline, logger: logger)
+                let started = ContinuousClock.now
+                // async-http-client's own connection logs only at trace level: at debug, one line per request.
+                let transportLogger = logger.logLevel <= .trace ? logger : Self.silentLogger
+                let response = try await httpClient.execute(request, deadline: deadline, logger: transportLogger)
                 let status = response.status.code
+                let elapsed = (ContinuousClock.now - started).components
+                let milliseconds = Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15
+                logger.debug(
+                    "\(what) → \(status)",
+                    metadata: ["attempt": "\(attempt)", "ms": "\(String(format: "%.1f", milliseconds))"]
+                )
                 let retryable = idempotent ? [502, 503, 504].contains(status) : status == 503
                 if retryable, attempt < policy.maxAttempts {
                     // Drain the (small) error body so the connection can be reused; its content does not matter.
@@ -279,6 +288,8 @@ extension RegistryClient {
             attempt += 1
         }
     }
+
+    static let silentLogger = Logger(label: "modelctl.http.transport") { _ in SwiftLogNoOpLogHandler() }
 
     // MARK: Encoding
 

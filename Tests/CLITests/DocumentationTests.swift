@@ -29,7 +29,10 @@ import Testing
             let usage = Modelctl.helpMessage(for: type, includeHidden: false, columns: 1000)
             let options = usage.matches(of: /--[a-z][a-z-]*/).map { String($0.output) }
             for option in Set(options) where !["--help", "--version"].contains(option) {
-                #expect(doc.contains(option), "docs/cli.md does not mention \(option) of '\(path.joined(separator: " "))'")
+                #expect(
+                    doc.contains(option),
+                    "docs/cli.md does not mention \(option) of '\(path.joined(separator: " "))'"
+                )
             }
         }
     }

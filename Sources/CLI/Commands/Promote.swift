@@ -114,7 +114,7 @@ extension Modelctl {
             guard (stage == nil) != (alias == nil) else {
                 throw ValidationError("give exactly one of --stage STAGE or --alias ALIAS")
             }
-            _ = try ModelReference(parsing: name)
+            try List.checkName(name)
             if let stage { _ = try ModelReference(parsing: "\(name)/\(stage)") }
             if let alias { _ = try ModelReference(parsing: "\(name)@\(alias)") }
         }

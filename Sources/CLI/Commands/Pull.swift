@@ -159,6 +159,24 @@ extension Modelctl {
         ) async throws -> Int64 {
             let total = version.files.reduce(Int64(0)) { $0 + $1.size }
             let counters = TransferCounters()
+            do {
+                try await transfer(version, into: directory, client: client, bar: bar, total: total, counters: counters)
+            } catch let error as CommandFailure where error.exitCode == ExitCodes.verificationFailed {
+                // Only now: the group has waited for every download, so none can recreate the directory.
+                try? FileManager.default.removeItem(at: directory)
+                throw error
+            }
+            return counters.totals.uploaded
+        }
+
+        private func transfer(
+            _ version: RemoteVersion,
+            into directory: URL,
+            client: RegistryClient,
+            bar: ProgressBar,
+            total: Int64,
+            counters: TransferCounters
+        ) async throws {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 var pending = version.files[...]
                 func next() {
@@ -182,7 +200,6 @@ extension Modelctl {
                             }
                             counters.sent(result.bytesReceived)
                         } catch let error as RegistryClientError where error.code == .integrity {
-                            try? FileManager.default.removeItem(at: directory)
                             throw CommandFailure(
                                 "'\(file.path)' of \(version.model):\(version.version) does not match its digest \(file.digest): \(error.message)",
                                 exitCode: ExitCodes.verificationFailed
@@ -193,7 +210,6 @@ extension Modelctl {
                 for _ in 0..<jobs { next() }
                 while try await group.next() != nil { next() }
             }
-            return counters.totals.uploaded
         }
     }
 

@@ -19,6 +19,12 @@ struct RegistryOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The API token (default: MODELCTL_TOKEN, the stored login).", valueName: "TOKEN"))
     var token: String?
 
+    @Flag(
+        name: [.customShort("v"), .long],
+        help: "Log every HTTP request (method, path, status, time) to stderr; never the token."
+    )
+    var verbose = false
+
     func validate() throws {
         if let registry { _ = try Self.parseURL(registry) }
     }

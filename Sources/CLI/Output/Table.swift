@@ -24,7 +24,7 @@ struct Table {
                 column == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[column] - cell.count)
             }
             .joined(separator: "  ")
-            .trimmingCharacters(in: .whitespaces)
+            .trailingSpacesRemoved
         }
     }
 
@@ -47,5 +47,13 @@ extension Units {
 
     private static func plural(_ count: Int, _ unit: String) -> String {
         count == 1 ? "1 \(unit)" : "\(count) \(unit)s"
+    }
+}
+
+extension String {
+    fileprivate var trailingSpacesRemoved: String {
+        var text = self
+        while text.last == " " { text.removeLast() }
+        return text
     }
 }

@@ -14,8 +14,9 @@ func withRegistry<T>(
     } catch let error as ConfigError {
         throw CommandFailure(error.description)
     }
-    var logger = Logger(label: "modelctl.client")
-    logger.logLevel = ProcessInfo.processInfo.environment["MODELCTL_DEBUG"] == nil ? .critical : .trace
+    var logger = Logger(label: "modelctl.http") { StreamLogHandler.standardError(label: $0) }
+    logger.logLevel =
+        options.verbose || ProcessInfo.processInfo.environment["MODELCTL_DEBUG"] != nil ? .debug : .critical
     let client = RegistryClient(
         configuration: RegistryClientConfiguration(
             baseURL: resolved.url,
