@@ -72,7 +72,36 @@ public struct BundleVerifier: Sendable {
         return result
     }
 
-    private func verifyDirectory(_ url: URL) throws -> BundleVerification {
+    /// Verifies a directory whose files' digests the caller has already checked, without hashing them again.
+    ///
+    /// `modelctl pull` uses it: every file it wrote was hashed while downloading and matched the registry's digest,
+    /// so those digests stand for the files. The directory's listing is still read and must hold exactly the files
+    /// given (a file the caller did not account for is an `integrityFailure`).
+    ///
+    /// - Parameters:
+    ///   - url: The directory.
+    ///   - files: Every file in it (with `manifest.json`, `preprocessing.json` and `model.sig` when present) and
+    ///     its SHA-256.
+    /// - Throws: ``PackagerError`` as ``verify(_:)`` does.
+    public func verify(directory url: URL, knownDigests files: ModelManifest) throws -> BundleVerification {
+        let listed = try ModelManifest.regularFiles(in: url, ignoring: []).map(\.name)
+        let given = Set(files.resources.map(\.name))
+        if let stray = listed.first(where: { !given.contains($0) }) {
+            throw PackagerError(
+                .integrityFailure,
+                "'\(stray)' in \(url.path) is not one of the files that were checked"
+            )
+        }
+        if let absent = files.resources.map(\.name).first(where: { !listed.contains($0) }) {
+            throw PackagerError(.integrityFailure, "'\(absent)' is missing from \(url.path)")
+        }
+        let present = files.resources.filter {
+            $0.name != BundleManifest.signatureName && !ModelManifest.gitPaths.contains($0.name)
+        }
+        return try verifyDirectory(url, onDisk: ModelManifest(resources: present))
+    }
+
+    private func verifyDirectory(_ url: URL, onDisk known: ModelManifest? = nil) throws -> BundleVerification {
         let manifestURL = url.appending(path: BundleManifest.manifestName)
         let hasManifest = FileManager.default.fileExists(atPath: manifestURL.path)
         guard hasManifest || !trustedKeys.isEmpty else {
@@ -80,10 +109,9 @@ public struct BundleVerifier: Sendable {
                 "nothing to verify in \(url.path): it has no \(BundleManifest.manifestName) and no trusted key was given (--key)"
             )
         }
-        let onDisk = try ModelManifest.build(
-            directory: url,
-            ignoring: ModelManifest.gitPaths + [BundleManifest.signatureName]
-        )
+        let onDisk =
+            try known
+            ?? ModelManifest.build(directory: url, ignoring: ModelManifest.gitPaths + [BundleManifest.signatureName])
         var result = BundleVerification(kind: .directory, manifest: nil, integrityChecked: false, signature: nil)
         if hasManifest {
             let data: Data

@@ -231,6 +231,41 @@ import Testing
         }
     }
 
+    @Test func knownDigestsStandForTheFilesButMustAccountForEveryOne() async throws {
+        try await withTemporaryDirectory { parent in
+            let key = P256.Signing.PrivateKey()
+            let directory = try Self.unpackedSignedBundle(in: parent, key: key)
+            let verifier = BundleVerifier(trustedKeys: [TrustedPublicKey(key.publicKey)])
+            let files = try ModelManifest.build(directory: directory, ignoring: [])
+
+            // The digests the caller checked: valid without hashing again
+            let good = try verifier.verify(directory: directory, knownDigests: files)
+            #expect(good.integrityChecked && good.isValid)
+
+            // A digest that differs from the manifest (a registry that changed a file and its digest) fails
+            let model = try #require(files.resources.first { $0.name.hasSuffix(".onnx") })
+            let forged = ModelManifest(
+                resources: files.resources.map {
+                    $0.name == model.name ? .init(name: $0.name, digest: Array(repeating: 7, count: 32)) : $0
+                }
+            )
+            PackagingFixtures.expectError(.integrityFailure, mentioning: [model.name]) {
+                _ = try verifier.verify(directory: directory, knownDigests: forged)
+            }
+
+            // A file the caller did not account for, or one it lists that is absent, fails
+            try Data("x".utf8).write(to: directory.appending(path: "stray.txt"))
+            PackagingFixtures.expectError(.integrityFailure, mentioning: ["stray.txt"]) {
+                _ = try verifier.verify(directory: directory, knownDigests: files)
+            }
+            try FileManager.default.removeItem(at: directory.appending(path: "stray.txt"))
+            let extra = ModelManifest(resources: files.resources + [.init(name: "gone.bin", digest: model.digest)])
+            PackagingFixtures.expectError(.integrityFailure, mentioning: ["gone.bin"]) {
+                _ = try verifier.verify(directory: directory, knownDigests: extra)
+            }
+        }
+    }
+
     @Test func aPlainSignedDirectoryVerifiesWithKeys() async throws {
         try await withTemporaryDirectory { parent in
             let directory = try SigningFixtures.richModel(in: parent)
