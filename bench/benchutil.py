@@ -27,13 +27,28 @@ Subcommands:
   gen-normal FILE MIB [SEED]         write MIB MiB of float32 values drawn from N(0, 1) with numpy; exit 3 when
                                      numpy is missing
   summary DIR                        print the results in DIR (blob-transfer.json, resolve-alias.json,
-                                     package.json) as a table
+                                     package.json, cli-transfer.json) as a table
+  exec-time RUNS [--warmup N] -- CMD ...
+                                     start CMD RUNS times (posix_spawn, stdout and stderr to /dev/null) after N
+                                     warm-up runs (5 by default) and print the wall times as JSON: median, p90,
+                                     min, mean, max in ms
+  metrics-delta BEFORE AFTER         difference between two scrapes of the daemon's /metrics (Prometheus text) as
+                                     JSON: requests and server seconds per "METHOD route", body bytes in and out
+  cpu PID [--since FILE]             user and system CPU seconds of PID (all threads) as JSON; with --since, the
+                                     difference from an earlier output of this command saved in FILE
+  session-upload URL FILE DIGEST CHUNK_MIB
+                                     upload FILE to the daemon at URL through a resumable session (POST
+                                     /api/v1/uploads, PATCH chunks of CHUNK_MIB MiB sent with sendfile over one
+                                     keep-alive connection, PUT ?digest=DIGEST) and print the timings as JSON
 """
 
 import hashlib
 import json
+import math
 import os
+import re
 import resource
+import shutil
 import socket
 import statistics
 import subprocess
@@ -493,9 +508,47 @@ def cmd_summary(args):
                      f"tar + zstd {fmt_mib(rss['tar_small_kib'])}", "",
                      f"flat: +/- {rss['flat_limit_kib'] // 1024} MiB",
                      verdict(abs(rss["large_kib"] - rss["small_kib"]) <= rss["flat_limit_kib"])))
+    cli_path = os.path.join(directory, "cli-transfer.json")
+    if os.path.exists(cli_path):
+        with open(cli_path) as handle:
+            c = json.load(handle)
+        size = f"{c['size_mib'] // 1024} GiB" if c["size_mib"] % 1024 == 0 else f"{c['size_mib']} MiB"
+        target = c["target_ratio"]
+        for kind, what in (("push", "{tool} + curl -T"), ("pull", "curl -o + {tool}")):
+            entry = c[kind]
+            tool = entry["baseline"]["hash_tool"]
+            rows.append((f"CLI {kind} {size} (median of {c['runs']})", f"{entry['modelctl']['median_s']:.2f} s",
+                         f"{entry['baseline']['median_s']:.2f} s ({what.format(tool=tool)})",
+                         f"{entry['ratio']:.2f}x", f"<= {target:.2f}x baseline", verdict(entry["ratio"] <= target)))
+        push, pull = c["push"], c["pull"]
+        if push["modelctl"].get("hash_median_s") is not None:
+            tool = push["baseline"]["hash_tool"]
+            rows.append((f"  push: hash pass / {tool} (informational)", f"{push['modelctl']['hash_median_s']:.2f} s",
+                         f"{push['baseline']['hash_median_s'][tool]:.2f} s", f"{push['hash_ratio']:.2f}x", "", ""))
+            rows.append(("  push: upload + register / curl -T (informational)",
+                         f"{push['modelctl']['after_hash_median_s']:.2f} s",
+                         f"{push['baseline']['curl_median_s']:.2f} s", f"{push['upload_ratio']:.2f}x", "", ""))
+        if pull["modelctl"].get("download_median_s") is not None:
+            rows.append(("  pull: download / curl -o (informational)", f"{pull['modelctl']['download_median_s']:.2f} s",
+                         f"{pull['baseline']['curl_median_s']:.2f} s", f"{pull['download_ratio']:.2f}x", "", ""))
+        startup = c["startup"]
+        m, t = startup["modelctl"], startup["true"]
+        rows.append((f"modelctl --version start-up, median (p90), {startup['runs']} runs",
+                     f"{m['median_ms']:.1f} ms ({m['p90_ms']:.1f} ms)",
+                     f"/bin/true {t['median_ms']:.1f} ms ({t['p90_ms']:.1f} ms)", "",
+                     f"< {c['startup_target_ms']:.0f} ms", verdict(m["median_ms"] < c["startup_target_ms"])))
+        rss = c["rss"]
+        for kind in ("push", "pull"):
+            small, large = rss[f"{kind}_small_kib"], rss[f"{kind}_large_kib"]
+            rows.append((f"Peak RSS, CLI {kind} {c['small_size_mib']} MiB / {size}",
+                         f"{fmt_mib(small)} / {fmt_mib(large)}",
+                         f"curl {fmt_mib(rss[f'curl_{kind}_large_kib'])}", "",
+                         f"flat: +/- {rss['flat_limit_kib'] // 1024} MiB",
+                         verdict(abs(large - small) <= rss["flat_limit_kib"])))
     if not rows:
         sys.exit(f"no results in {directory}")
-    baseline = "baseline (same run)" if os.path.exists(package_path) else "baseline (nginx)"
+    same_run = os.path.exists(package_path) or os.path.exists(cli_path)
+    baseline = "baseline (same run)" if same_run else "baseline (nginx)"
     header = ("metric", "modelctl", baseline, "ratio", "target", "result")
     widths = [max(len(str(row[i])) for row in rows + [header]) for i in range(len(header))]
     line = "| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |"
@@ -503,6 +556,183 @@ def cmd_summary(args):
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for row in rows:
         print("| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths)) + " |")
+
+
+def percentile(values, fraction):
+    """Nearest-rank percentile of VALUES (fraction 0.9 = p90)."""
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, math.ceil(fraction * len(ordered) - 1e-9) - 1))
+    return ordered[index]
+
+
+def cmd_exec_time(args):
+    """exec-time RUNS [--warmup N] -- CMD ...: wall time of starting CMD and waiting for it, RUNS times."""
+    runs, warmup = int(args.pop(0)), 5
+    while args and args[0] != "--":
+        option = args.pop(0)
+        if option == "--warmup":
+            warmup = int(args.pop(0))
+        else:
+            sys.exit(f"exec-time: unknown option {option}")
+    command = args[1:]
+    if runs < 1 or not command:
+        sys.exit("usage: exec-time RUNS [--warmup N] -- CMD ...")
+    executable = command[0] if os.sep in command[0] else (shutil.which(command[0]) or command[0])
+    devnull = os.open(os.devnull, os.O_RDWR)
+    actions = [(os.POSIX_SPAWN_DUP2, devnull, 1), (os.POSIX_SPAWN_DUP2, devnull, 2)]
+    times = []
+    for index in range(warmup + runs):
+        start = time.perf_counter()
+        pid = os.posix_spawn(executable, command, os.environ, file_actions=actions)
+        _, status = os.waitpid(pid, 0)
+        elapsed = (time.perf_counter() - start) * 1000
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            sys.exit(f"exec-time: {' '.join(command)} exited with {code}")
+        if index >= warmup:
+            times.append(elapsed)
+    os.close(devnull)
+    print(json.dumps({
+        "command": command,
+        "runs": runs,
+        "warmup": warmup,
+        "median_ms": round(statistics.median(times), 3),
+        "p90_ms": round(percentile(times, 0.9), 3),
+        "min_ms": round(min(times), 3),
+        "mean_ms": round(statistics.fmean(times), 3),
+        "max_ms": round(max(times), 3),
+        "times_ms": [round(t, 3) for t in times],
+    }))
+
+
+def parse_prometheus(path):
+    """{(name, ((label, value), ...)): float} of a Prometheus text exposition."""
+    samples = {}
+    with open(path) as handle:
+        for line in handle:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            if "{" in line:
+                name, rest = line.split("{", 1)
+                labels_text, value = rest.rsplit("}", 1)
+                pairs = re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', labels_text)
+                labels = tuple(sorted((k.strip(), v) for k, v in pairs))
+            else:
+                name, value = line.split(None, 1)
+                labels = ()
+            try:
+                samples[(name.strip(), labels)] = float(value.split()[0])
+            except (ValueError, IndexError):
+                continue
+    return samples
+
+
+def cmd_metrics_delta(args):
+    """metrics-delta BEFORE AFTER: requests, server seconds and body bytes between two /metrics scrapes."""
+    before, after = parse_prometheus(args[0]), parse_prometheus(args[1])
+    def delta(key):
+        return after.get(key, 0.0) - before.get(key, 0.0)
+    routes = {}
+    for key in after:
+        name, labels = key
+        label = dict(labels)
+        if "method" not in label or "route" not in label:
+            continue
+        route = f"{label['method']} {label['route']}"
+        if route == "GET /metrics":  # the scrapes themselves
+            continue
+        if name == "modelctl_http_requests_total":
+            count = delta(key)
+            if count:
+                entry = routes.setdefault(route, {"count": 0, "seconds": 0.0, "statuses": {}})
+                entry["count"] += int(count)
+                entry["statuses"][label.get("status", "?")] = int(count)
+        elif name == "modelctl_http_request_duration_seconds_sum":
+            seconds = delta(key)
+            if seconds:
+                routes.setdefault(route, {"count": 0, "seconds": 0.0, "statuses": {}})["seconds"] += seconds
+    for entry in routes.values():
+        entry["seconds"] = round(entry["seconds"], 4)
+    print(json.dumps({
+        "requests": sum(entry["count"] for entry in routes.values()),
+        "routes": routes,
+        "bytes_in": int(delta(("modelctl_http_request_bytes_total", ()))),
+        "bytes_out": int(delta(("modelctl_http_response_bytes_total", ()))),
+    }))
+
+
+def cmd_cpu(args):
+    """cpu PID [--since FILE]: CPU seconds of PID, or their growth since FILE (an earlier output)."""
+    cpu = process_cpu(int(args[0]))
+    if cpu is None:
+        sys.exit(f"no such process {args[0]}")
+    user, system = cpu
+    if len(args) == 3 and args[1] == "--since":
+        with open(args[2]) as handle:
+            before = json.load(handle)
+        user, system = user - before["user_s"], system - before["sys_s"]
+    print(json.dumps({"user_s": round(user, 3), "sys_s": round(system, 3)}))
+
+
+def cmd_session_upload(args):
+    """session-upload URL FILE DIGEST CHUNK_MIB: a resumable upload with sendfile, the ideal client of the protocol."""
+    import http.client
+    import urllib.parse
+    if len(args) != 4:
+        sys.exit("usage: session-upload URL FILE DIGEST CHUNK_MIB")
+    url, path, digest, chunk_mib = args
+    chunk = int(float(chunk_mib) * MIB)
+    target = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(target.hostname, target.port, timeout=900)
+    def exchange(method, location):
+        connection.request(method, location, headers={"Content-Length": "0"})
+        response = connection.getresponse()
+        return response.status, response.read()
+    size = os.path.getsize(path)
+    start = time.monotonic()
+    status, body = exchange("POST", "/api/v1/uploads")
+    if status != 201:
+        sys.exit(f"session-upload: POST /api/v1/uploads answered {status}: {body[:200]!r}")
+    location = json.loads(body)["location"]
+    created = time.monotonic()
+    patches = []
+    with open(path, "rb") as handle:
+        offset = 0
+        while offset < size:
+            length = min(chunk, size - offset)
+            began = time.monotonic()
+            connection.putrequest("PATCH", location, skip_accept_encoding=True)
+            connection.putheader("Content-Type", "application/octet-stream")
+            connection.putheader("Content-Range", f"bytes {offset}-{offset + length - 1}/*")
+            connection.putheader("Content-Length", str(length))
+            connection.endheaders()
+            connection.sock.sendfile(handle, offset, length)
+            response = connection.getresponse()
+            answer = response.read()
+            if response.status != 200:
+                sys.exit(f"session-upload: PATCH answered {response.status}: {answer[:200]!r}")
+            offset = json.loads(answer)["offset"]
+            patches.append(time.monotonic() - began)
+    sent = time.monotonic()
+    status, body = exchange("PUT", location + "?digest=" + urllib.parse.quote(digest, safe=":"))
+    if status not in (200, 201):
+        sys.exit(f"session-upload: PUT answered {status}: {body[:200]!r}")
+    end = time.monotonic()
+    connection.close()
+    print(json.dumps({
+        "chunk_mib": float(chunk_mib),
+        "chunks": len(patches),
+        "bytes": size,
+        "wall_s": round(end - start, 3),
+        "create_s": round(created - start, 4),
+        "patch_total_s": round(sent - created, 3),
+        "patch_median_s": round(statistics.median(patches), 4),
+        "patch_max_s": round(max(patches), 4),
+        "finish_s": round(end - sent, 4),
+        "finish_status": status,
+        "bytes_per_s": round(size / (end - start)),
+    }))
 
 
 COMMANDS = {
@@ -520,6 +750,10 @@ COMMANDS = {
     "run": cmd_run,
     "gen-normal": cmd_gen_normal,
     "summary": cmd_summary,
+    "exec-time": cmd_exec_time,
+    "metrics-delta": cmd_metrics_delta,
+    "cpu": cmd_cpu,
+    "session-upload": cmd_session_upload,
 }
 
 if __name__ == "__main__":
