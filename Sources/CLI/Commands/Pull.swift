@@ -93,13 +93,16 @@ extension Modelctl {
                             let known = ModelManifest(
                                 resources: try version.files.map { file in
                                     guard file.digest.hasPrefix("sha256:"),
-                                        let digest = Self.bytes(hex: String(file.digest.dropFirst(7)))
+                                        let resource = ModelManifest.Resource(
+                                            name: file.path,
+                                            hexDigest: String(file.digest.dropFirst(7))
+                                        )
                                     else {
                                         throw CommandFailure(
                                             "the registry gave '\(file.path)' an invalid digest \(file.digest)"
                                         )
                                     }
-                                    return ModelManifest.Resource(name: file.path, digest: digest)
+                                    return resource
                                 }
                             )
                             let result = try BundleVerifier(trustedKeys: keys).verify(
@@ -155,20 +158,6 @@ extension Modelctl {
                     }
                 }
             }
-        }
-
-        /// The bytes of lowercase or uppercase hex text, or `nil`.
-        static func bytes(hex: String) -> [UInt8]? {
-            let digits = Array(hex.utf8)
-            guard digits.count == 64 else { return nil }
-            var bytes: [UInt8] = []
-            for index in stride(from: 0, to: digits.count, by: 2) {
-                guard let byte = UInt8(String(decoding: digits[index..<index + 2], as: UTF8.self), radix: 16) else {
-                    return nil
-                }
-                bytes.append(byte)
-            }
-            return bytes
         }
 
         static func status(_ result: VerificationResult) -> String {

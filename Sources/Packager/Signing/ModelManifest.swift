@@ -22,6 +22,12 @@ public struct ModelManifest: Sendable, Equatable {
 
         /// The digest as lowercase hex.
         public var hexDigest: String { Hex.encode(digest) }
+
+        /// A resource from a hex SHA-256 (either case), or `nil` when `hex` is not 64 hex digits.
+        public init?(name: String, hexDigest hex: String) {
+            guard hex.utf8.count == 64, let bytes = Hex.decode(hex) else { return nil }
+            self.init(name: name, digest: bytes)
+        }
     }
 
     /// The paths that are never signed and always excluded at the top level of a model: git's own files.
