@@ -434,7 +434,10 @@ def load(path):
 hyperfine = {}
 for entry in load(f"{T}/startup-hyperfine.json").get("results", []):
     times = sorted(entry["times"])
-    hyperfine[entry["command"]] = {"median_ms": entry["median"] * 1000, "mean_ms": entry["mean"] * 1000,
+    # Named by the binary's file name: the results must not carry paths of the machine that ran them.
+    command = " ".join(os.path.basename(word) if word.startswith("/") and word != "/bin/true" else word
+                       for word in entry["command"].split(" "))
+    hyperfine[command] = {"median_ms": entry["median"] * 1000, "mean_ms": entry["mean"] * 1000,
                                    "p90_ms": times[max(0, -(-9 * len(times) // 10) - 1)] * 1000,
                                    "min_ms": entry["min"] * 1000, "max_ms": entry["max"] * 1000}
 diagnostics = []

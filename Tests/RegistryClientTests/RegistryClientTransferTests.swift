@@ -187,6 +187,24 @@ import Testing
         }
     }
 
+    @Test func resumableUploadWithTheDefaultChunkStoresTheFile() async throws {
+        try await withLiveRegistry { client, directory in
+            let fixture = BlobFixture(count: 3 << 20, seed: 9)
+            let file = try write(fixture, in: directory)
+            let progress = ProgressLog()
+            let blob = try await client.uploadBlobResumably(
+                digest: fixture.digest,
+                from: file,
+                progress: progress.progress
+            )
+            #expect(blob == RemoteBlob(digest: fixture.digest, size: Int64(fixture.size), created: true))
+            let completed = progress.all.map(\.completed)
+            #expect(completed == completed.sorted())
+            #expect(completed.last == Int64(fixture.size))
+            #expect(try await client.blobInfo(digest: fixture.digest)?.size == Int64(fixture.size))
+        }
+    }
+
     @Test func resumableUploadContinuesAnInterruptedSession() async throws {
         try await withLiveRegistry { client, directory in
             // Given a session that received the first MiB

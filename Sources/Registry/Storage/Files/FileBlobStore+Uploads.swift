@@ -93,6 +93,10 @@ extension FileBlobStore: ResumableBlobUploads {
         var hasher = await uploads.hasher(id, at: committed)
         var length = committed
         var failure: (any Error)?
+        // A long chunk records its progress as it arrives, so that a registry killed mid-request loses at most the
+        // bytes since the last checkpoint. Checkpoints run beside the receiving loop; one at a time.
+        var checkpoint: Task<Void, any Error>?
+        var checkpointed = committed
         do {
             for try await var chunk in body {
                 let room = committed + maxLength - length
@@ -106,12 +110,20 @@ extension FileBlobStore: ResumableBlobUploads {
                 if hasher != nil { chunk.withUnsafeReadableBytes { hasher!.update(bufferPointer: $0) } }
                 length += Int64(chunk.readableBytes)
                 if failure != nil { break }
+                if length - checkpointed >= Self.checkpointInterval {
+                    try await checkpoint?.value
+                    checkpoint = Self.startCheckpoint(file, at: length, in: directory)
+                    checkpointed = length
+                }
             }
         } catch {
             // A broken connection: keep and acknowledge what arrived so the client can resume from there.
             failure = error
         }
         let newLength = length
+        // The file stays open until the checkpoint's fsync is done, and the final offset is written after its offset.
+        // (A checkpoint that failed fails the final fsync too.)
+        _ = try? await checkpoint?.value
         try await NIOThreadPool.singleton.runIfActive {
             try file.sync()
             try file.close()
@@ -120,6 +132,21 @@ extension FileBlobStore: ResumableBlobUploads {
         await uploads.store(id, hasher: hasher, length: newLength)
         if let failure { throw failure }
         return newLength
+    }
+
+    /// Bytes of one request between durable checkpoints of its session's offset.
+    static let checkpointInterval: Int64 = 16 << 20
+
+    /// Makes the first `length` bytes of the session's data durable and records `length` as its acknowledged offset,
+    /// on the thread pool, while the request goes on writing after them.
+    private static func startCheckpoint(_ file: PosixFile, at length: Int64, in directory: URL) -> Task<Void, any Error>
+    {
+        Task {
+            try await NIOThreadPool.singleton.runIfActive {
+                try file.sync()
+                try writeOffset(length, in: directory)
+            }
+        }
     }
 
     public func finishUpload(_ id: String, expected: Digest) async throws -> StoredBlob {

@@ -11,8 +11,9 @@ import Darwin
 #endif
 
 /// A file opened for writing with plain POSIX calls; owned by one task at a time and closed on `deinit`.
-/// (`@unchecked Sendable`: it is handed to the thread pool for `fsync` only while its owning task awaits that call,
-/// so it is never used from two threads at once.)
+/// (`@unchecked Sendable`: it is handed to the thread pool for `fsync`, either while its owning task awaits that call
+/// or, for an upload checkpoint, beside the owner's writes; `fsync` only reads the descriptor, and the owner awaits
+/// the checkpoint before it closes the file.)
 ///
 /// The blob paths write sequentially and need `fsync`, `ftruncate` and `rename` with exact error reporting, which
 /// is why they use the system calls directly rather than `FileHandle`.
