@@ -27,7 +27,8 @@ Subcommands:
   gen-normal FILE MIB [SEED]         write MIB MiB of float32 values drawn from N(0, 1) with numpy; exit 3 when
                                      numpy is missing
   summary DIR                        print the results in DIR (blob-transfer.json, resolve-alias.json,
-                                     package.json, cli-transfer.json) as a table
+                                     package.json, cli-transfer.json) as a table (with resolve-alias.json: also
+                                     the cost of authentication, tokens vs a --auth none daemon)
   exec-time RUNS [--warmup N] -- CMD ...
                                      start CMD RUNS times (posix_spawn, stdout and stderr to /dev/null) after N
                                      warm-up runs (5 by default) and print the wall times as JSON: median, p90,
@@ -40,6 +41,9 @@ Subcommands:
                                      upload FILE to the daemon at URL through a resumable session (POST
                                      /api/v1/uploads, PATCH chunks of CHUNK_MIB MiB sent with sendfile over one
                                      keep-alive connection, PUT ?digest=DIGEST) and print the timings as JSON
+
+Requests to the daemon carry `Authorization: Bearer $BENCH_TOKEN` when BENCH_TOKEN is set (bench/lib.sh exports
+it after reading DATA_DIR/admin-token); the token is never printed.
 """
 
 import hashlib
@@ -482,6 +486,14 @@ def cmd_summary(args):
         rows.append(("Resolve alias, p99 latency", f"{m['latency_ms']['99']:.2f} ms",
                      f"{n['latency_ms']['99']:.2f} ms", f"{m['latency_ms']['99'] / n['latency_ms']['99']:.1f}x",
                      "< 5 ms", verdict(m["latency_ms"]["99"] < 5.0)))
+        if "modelctl_noauth" in a:
+            none, cost = a["modelctl_noauth"], a["auth_cost"]
+            rows.append(("Resolve alias, tokens vs --auth none, req/s", f"{m['requests_per_s']:,.0f}",
+                         f"{none['requests_per_s']:,.0f} (--auth none)", f"{cost['ratio_requests_per_s']:.0%}",
+                         "(informational)", ""))
+            rows.append(("Resolve alias, tokens vs --auth none, p99", f"{m['latency_ms']['99']:.2f} ms",
+                         f"{none['latency_ms']['99']:.2f} ms (--auth none)", f"{cost['ratio_p99']:.2f}x",
+                         "(informational)", ""))
     package_path = os.path.join(directory, "package.json")
     if os.path.exists(package_path):
         with open(package_path) as handle:
@@ -675,6 +687,12 @@ def cmd_cpu(args):
     print(json.dumps({"user_s": round(user, 3), "sys_s": round(system, 3)}))
 
 
+def auth_headers():
+    """{"Authorization": "Bearer …"} from BENCH_TOKEN (exported by bench/lib.sh), or {} when it is not set."""
+    token = os.environ.get("BENCH_TOKEN", "").strip()
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 def cmd_session_upload(args):
     """session-upload URL FILE DIGEST CHUNK_MIB: a resumable upload with sendfile, the ideal client of the protocol."""
     import http.client
@@ -685,8 +703,9 @@ def cmd_session_upload(args):
     chunk = int(float(chunk_mib) * MIB)
     target = urllib.parse.urlsplit(url)
     connection = http.client.HTTPConnection(target.hostname, target.port, timeout=900)
+    auth = auth_headers()
     def exchange(method, location):
-        connection.request(method, location, headers={"Content-Length": "0"})
+        connection.request(method, location, headers={"Content-Length": "0", **auth})
         response = connection.getresponse()
         return response.status, response.read()
     size = os.path.getsize(path)
@@ -706,6 +725,8 @@ def cmd_session_upload(args):
             connection.putheader("Content-Type", "application/octet-stream")
             connection.putheader("Content-Range", f"bytes {offset}-{offset + length - 1}/*")
             connection.putheader("Content-Length", str(length))
+            for name, value in auth.items():
+                connection.putheader(name, value)
             connection.endheaders()
             connection.sock.sendfile(handle, offset, length)
             response = connection.getresponse()

@@ -120,12 +120,14 @@ upload_modelctl() { # FILE RUN KIND
     digest="${DIGEST[$name]}"
     between_runs
     out="$("${BENCHUTIL[@]}" watch --pid "$MODELCTL_PID" --interval 0.1 --out "$T/watch-$3-modelctl-$2.json" -- \
-        "${CURL_UP[@]}" -T "$1" "$MODELCTL_URL/api/v1/blobs/sha256:$digest")"
+        "${CURL_UP[@]}" "${CURL_AUTH[@]}" -T "$1" "$MODELCTL_URL/api/v1/blobs/sha256:$digest")"
     record "$3" modelctl "$2" "$out" "$(cat "$T/watch-$3-modelctl-$2.json")"
     [ "${out%% *}" = 201 ] || die "modelctl upload answered ${out%% *} (expected 201)"
 }
 
 # --- Phase 1: a fresh daemon takes the 256 MiB uploads (RSS growth for the smaller size).
+# Authentication is on, as in production: each fresh daemon writes its admin token to DATA_DIR/admin-token and
+# start_modelctl has curl send it (CURL_AUTH) to modelctl; nginx gets no Authorization header.
 start_modelctl "$T/data-small" "$T/modelctl-small"
 sleep 2
 IDLE_SMALL_START="$(rss_kib "$MODELCTL_PID")"
@@ -163,7 +165,7 @@ for i in $(seq 1 "$RUNS"); do
         between_runs
         if [ "$target" = modelctl ]; then
             out="$("${BENCHUTIL[@]}" watch --pid "$MODELCTL_PID" --out "$T/watch-download-modelctl-$i.json" -- \
-                "${CURL_DOWN[@]}" "$MODELCTL_URL/api/v1/blobs/sha256:${DIGEST[large-1.bin]}")"
+                "${CURL_DOWN[@]}" "${CURL_AUTH[@]}" "$MODELCTL_URL/api/v1/blobs/sha256:${DIGEST[large-1.bin]}")"
         else
             out="$("${BENCHUTIL[@]}" watch "${NGINX_PID_ARGS[@]}" --out "$T/watch-download-nginx-$i.json" -- \
                 "${CURL_DOWN[@]}" "$NGINX_URL/download/blob.bin")"

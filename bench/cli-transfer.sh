@@ -32,6 +32,8 @@
 # before they are used, so they are in the page cache for both sides; the daemon's copy is read once with an
 # untimed curl before the pulls, so both pulls start from a warm cache. Nothing here drops caches (that needs root).
 # `sync` runs before each timed run, so no run pays for the write-back of the previous one.
+# The daemon runs with authentication on (the default): its admin token (DATA_DIR/admin-token) goes to modelctl as
+# MODELCTL_TOKEN, to curl as a header file and to the Python upload client as BENCH_TOKEN; it is never printed.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -60,7 +62,7 @@ log "temporary directory $T"
 # The CLI's state, config and staging stay inside the temporary directory.
 mkdir -p "$T/xdg-state" "$T/xdg-config" "$T/cli-tmp"
 export XDG_STATE_HOME="$T/xdg-state" XDG_CONFIG_HOME="$T/xdg-config"
-unset MODELCTL_TOKEN MODELCTL_DEBUG
+unset MODELCTL_TOKEN MODELCTL_DEBUG MODELCTL_CA_CERT
 
 between_runs() {
     sync
@@ -115,21 +117,14 @@ if [ -n "$HYPERFINE" ]; then
 fi
 "$MODELCTL" --version >"$T/modelctl-version.txt" 2>&1 || true
 
-# --- The daemon on a free port.
-PORT="$("${BENCHUTIL[@]}" free-port)"
-"$MODELCTL" serve --data-dir "$T/data" --listen "127.0.0.1:$PORT" >"$T/daemon.out" 2>"$T/daemon.err" &
-DAEMON_PID=$!
-_bench_pids+=("$DAEMON_PID")
-for _ in $(seq 1 300); do
-    grep -q "modelctl registry listening on http://127.0.0.1:$PORT" "$T/daemon.out" 2>/dev/null && break
-    kill -0 "$DAEMON_PID" 2>/dev/null || { cat "$T/daemon.err" >&2; die "modelctl serve exited during start-up"; }
-    sleep 0.1
-done
-grep -q "listening on" "$T/daemon.out" || die "modelctl serve did not report listening within 30 s"
-URL="http://127.0.0.1:$PORT"
+# --- The daemon on a free loopback port, authentication on (the default). start_modelctl reads the admin token the
+# --- daemon wrote to DATA_DIR/admin-token and exports it as MODELCTL_TOKEN (for modelctl push/pull) and BENCH_TOKEN
+# --- (for benchutil.py session-upload); curl sends it from a header file (CURL_AUTH), /metrics scrapes included.
+start_modelctl "$T/data" "$T/daemon"
+DAEMON_PID="$MODELCTL_PID"
+URL="$MODELCTL_URL"
 export MODELCTL_REGISTRY="$URL"
-log "modelctl serve pid $DAEMON_PID listening on $URL"
-scrape() { curl -sS --max-time 30 -o "$1" "$URL/metrics" || die "cannot read $URL/metrics"; }
+scrape() { curl -sS --max-time 30 -f "${CURL_AUTH[@]}" -o "$1" "$URL/metrics" || die "cannot read $URL/metrics"; }
 
 # --- Context: what one core hashes (OpenSSL via Python hashlib) and what the disk writes with fsync.
 make_random "$T/context.bin" "$SIZE_MIB"
@@ -189,7 +184,7 @@ push_baseline() { # SIZE RUN
     hash_baseline "$1" "$2" push "$file"
     scrape "$T/metrics-before.txt"
     mark
-    "${BENCHUTIL[@]}" run --out "$T/run.json" -- curl -sS --max-time 900 -o "$T/curl-answer.json" \
+    "${BENCHUTIL[@]}" run --out "$T/run.json" -- curl -sS --max-time 900 "${CURL_AUTH[@]}" -o "$T/curl-answer.json" \
         -w '%{http_code}\n' -T "$file" "$URL/api/v1/blobs/sha256:$HASH_HEX" >"$T/curl.out" \
         || die "curl -T failed (run $2, $1)"
     out="$(cat "$T/curl.out")"
@@ -226,14 +221,14 @@ PY
 pull_baseline() { # SIZE RUN
     local out="$T/curl-pull.bin" expected
     # The digest the registry holds for model.bin (from the version's file list).
-    expected="$(curl -sS --max-time 30 -f "$URL/api/v1/models/bench-$1-$2/versions/1" | python3 -c '
+    expected="$(curl -sS --max-time 30 -f "${CURL_AUTH[@]}" "$URL/api/v1/models/bench-$1-$2/versions/1" | python3 -c '
 import json, sys
 print(next(f["digest"] for f in json.load(sys.stdin)["files"] if f["path"] == "model.bin").split(":", 1)[1])')" \
         || die "cannot read the digest of model.bin of bench-$1-$2:1"
     rm -f "$out"
     between_runs
     mark
-    "${BENCHUTIL[@]}" run --out "$T/run.json" -- curl -sS --max-time 900 -f -o "$out" \
+    "${BENCHUTIL[@]}" run --out "$T/run.json" -- curl -sS --max-time 900 -f "${CURL_AUTH[@]}" -o "$out" \
         "$URL/api/v1/models/bench-$1-$2/versions/1/files/model.bin" || die "curl -o failed (run $2, $1)"
     record "$1" baseline "$2" pull-curl "$T/run.json"
     hash_baseline "$1" "$2" pull "$out"
@@ -258,7 +253,9 @@ for size in large small; do
         fi
         rm -f "$T/curl-$size-$i.bin"
         # Warm the daemon's copy (untimed) so that both pulls read it from the page cache.
-        curl -sS --max-time 900 -o /dev/null "$URL/api/v1/models/bench-$size-$i/versions/1/files/model.bin"
+        curl -sS --max-time 900 -f "${CURL_AUTH[@]}" -o /dev/null \
+            "$URL/api/v1/models/bench-$size-$i/versions/1/files/model.bin" \
+            || die "cannot read model.bin of bench-$size-$i"
         if [ $((i % 2)) = 1 ]; then
             pull_modelctl "$size" "$i"
             pull_baseline "$size" "$i"
@@ -281,8 +278,9 @@ if [ -n "$CHUNK_SIZES" ]; then
             between_runs
             scrape "$T/metrics-before.txt"
             if [ "$chunk" = curl ]; then
-                "${BENCHUTIL[@]}" run --out "$T/run.json" -- curl -sS --max-time 900 -o /dev/null -w '%{http_code}\n' \
-                    -T "$T/diag.bin" "$URL/api/v1/blobs/sha256:$hex" >"$T/curl.out" || die "curl -T failed"
+                "${BENCHUTIL[@]}" run --out "$T/run.json" -- curl -sS --max-time 900 "${CURL_AUTH[@]}" -o /dev/null \
+                    -w '%{http_code}\n' -T "$T/diag.bin" "$URL/api/v1/blobs/sha256:$hex" >"$T/curl.out" \
+                    || die "curl -T failed"
                 [ "$(cat "$T/curl.out")" = 201 ] || die "curl -T answered $(cat "$T/curl.out")"
                 echo "{\"wall_s\": $(field "$T/run.json" wall_s)}" >"$T/diag.json"
             else

@@ -109,11 +109,15 @@ stop_pid() {
     _bench_pids=("${kept[@]}")
 }
 
-# start_modelctl DATA_DIR LOG_PREFIX: starts the daemon on a free loopback port and waits for its
-# "listening" line. Sets MODELCTL_PID, MODELCTL_PORT and MODELCTL_URL.
+# start_modelctl DATA_DIR LOG_PREFIX [SERVE_OPTION ...]: starts the daemon on a free loopback port and waits for
+# its "listening" line. Sets MODELCTL_PID, MODELCTL_PORT and MODELCTL_URL. Extra options go to `modelctl serve`
+# (e.g. --auth none). With authentication on (the default), the daemon writes an admin token to
+# DATA_DIR/admin-token on its first start; bench_use_token then reads it, so that every later request of the script
+# authenticates like a real client.
 start_modelctl() {
     local data_dir="$1" prefix="$2"
-    "$MODELCTL" serve --data-dir "$data_dir" --listen 127.0.0.1:0 >"$prefix.out" 2>"$prefix.err" &
+    shift 2
+    "$MODELCTL" serve --data-dir "$data_dir" --listen 127.0.0.1:0 "$@" >"$prefix.out" 2>"$prefix.err" &
     MODELCTL_PID=$!
     _bench_pids+=("$MODELCTL_PID")
     local i line
@@ -126,7 +130,44 @@ start_modelctl() {
     [ -n "$line" ] || die "modelctl did not report listening within 30 s"
     MODELCTL_PORT="$(sed -E 's#.*http://127\.0\.0\.1:([0-9]+).*#\1#' <<<"$line")"
     MODELCTL_URL="http://127.0.0.1:$MODELCTL_PORT"
-    log "modelctl pid $MODELCTL_PID listening on $MODELCTL_URL"
+    log "modelctl pid $MODELCTL_PID listening on $MODELCTL_URL${*:+ (serve $*)}"
+    case " $* " in
+        *" --auth none "* | *" --auth=none "*) ;;
+        *) bench_use_token "$data_dir" ;;
+    esac
+}
+
+# bench_use_token DATA_DIR: reads the admin token that the daemon wrote to DATA_DIR/admin-token and has every client
+# of the scripts send it. The token is never printed or logged, and never put on a command line (where `ps` shows
+# it to every user of the machine):
+#   BENCH_TOKEN      exported; read by benchutil.py (Python requests) and by the wrk script
+#   MODELCTL_TOKEN   exported; read by the modelctl CLI
+#   CURL_AUTH        curl options: -H @FILE, FILE holding the Authorization header (mode 0600)
+#   WRK_AUTH         wrk options: -s FILE, a Lua script adding the Authorization header from BENCH_TOKEN
+# Needs setup_tmp first: both files go into the temporary directory (mode 0700).
+CURL_AUTH=()
+WRK_AUTH=()
+bench_use_token() {
+    local file="$1/admin-token" dir
+    [ -n "$_bench_tmp" ] || die "bench_use_token needs setup_tmp first"
+    [ -f "$file" ] || die "no admin token in $file: $MODELCTL predates authentication (no --auth in" \
+        "'modelctl serve --help'); rebuild it with BENCH_REBUILD=1"
+    BENCH_TOKEN="$(tr -d '[:space:]' <"$file")"
+    [ -n "$BENCH_TOKEN" ] || die "$file is empty"
+    MODELCTL_TOKEN="$BENCH_TOKEN"
+    export BENCH_TOKEN MODELCTL_TOKEN
+    dir="$_bench_tmp/auth"
+    (umask 077 && mkdir -p "$dir" && printf 'Authorization: Bearer %s\n' "$BENCH_TOKEN" >"$dir/header.txt")
+    cat >"$dir/wrk-auth.lua" <<'EOF'
+-- Written by bench/lib.sh: every request carries the benchmark's bearer token, read from the environment
+-- (BENCH_TOKEN) so that it is not on wrk's command line. No request() function: wrk builds the request once.
+local token = os.getenv("BENCH_TOKEN")
+assert(token and token ~= "", "BENCH_TOKEN is not set")
+wrk.headers["Authorization"] = "Bearer " .. token
+EOF
+    # shellcheck disable=SC2034 # both are used by the scripts that source this file
+    CURL_AUTH=(-H "@$dir/header.txt") WRK_AUTH=(-s "$dir/wrk-auth.lua")
+    log "clients authenticate with the admin token from $file"
 }
 
 # write_nginx_conf DIR PORT SERVER_BLOCK_BODY: writes DIR/nginx.conf for a foreground nginx run as the

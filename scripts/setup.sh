@@ -3,7 +3,7 @@
 # when they are missing. Safe to run again; installs nothing that is already there.
 set -euo pipefail
 
-packages=(libsqlite3-dev libarchive-dev libssl-dev libcurl4-openssl-dev libhdf5-dev pkg-config zstd curl)
+packages=(libsqlite3-dev libarchive-dev libssl-dev libcurl4-openssl-dev libhdf5-dev pkg-config zstd curl openssl)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

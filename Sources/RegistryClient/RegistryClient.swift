@@ -1,8 +1,9 @@
 public import AsyncHTTPClient
-import Foundation
+public import Foundation
 public import Logging
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 /// A typed client of the registry's v1 HTTP API (`docs/openapi.yaml`), shared by the CLI and the agent.
 ///
@@ -71,6 +72,11 @@ public final class RegistryClient: Sendable {
         )
         // Fail an attempt as soon as the connection cannot be made; this client retries with its own policy.
         http.connectionPool.retryConnectionEstablishment = false
+        if let certificates = configuration.caCertificates {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .file(certificates.path)
+            http.tlsConfiguration = tls
+        }
         self.configuration = configuration
         self.httpClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: http)
         self.ownsHTTPClient = true
@@ -95,6 +101,29 @@ public final class RegistryClient: Sendable {
         self.httpClient = httpClient
         self.ownsHTTPClient = false
         self.logger = logger
+    }
+
+    /// Checks that a file holds PEM CA certificates, before a client trusts it.
+    ///
+    /// - Parameter url: the PEM file.
+    /// - Throws: ``RegistryClientError`` `fileSystem` when it cannot be read, `invalidArgument` when it holds no PEM
+    ///   certificate.
+    public static func checkCACertificates(_ url: URL) throws {
+        guard FileManager.default.isReadableFile(atPath: url.path) else {
+            throw RegistryClientError(.fileSystem, "cannot read the CA certificate file \(url.path)")
+        }
+        let certificates: [NIOSSLCertificate]
+        do {
+            certificates = try NIOSSLCertificate.fromPEMFile(url.path)
+        } catch {
+            throw RegistryClientError(
+                .invalidArgument,
+                "\(url.path) is not a PEM file of CA certificates (-----BEGIN CERTIFICATE-----)"
+            )
+        }
+        guard !certificates.isEmpty else {
+            throw RegistryClientError(.invalidArgument, "\(url.path) holds no PEM certificate")
+        }
     }
 
     /// Shuts down the `HTTPClient` this client created; does nothing for an injected one.
@@ -276,7 +305,7 @@ extension RegistryClient {
                 }
                 failure = classified
             }
-            let canRetry = idempotent || !failure.mayHaveBeenSent
+            let canRetry = failure.retryable && (idempotent || !failure.mayHaveBeenSent)
             guard canRetry, attempt < policy.maxAttempts else {
                 throw failure.error(registry: registryName, attempts: attempt)
             }

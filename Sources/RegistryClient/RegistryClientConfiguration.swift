@@ -6,12 +6,12 @@ public import Foundation
 /// request to be answered, 60 s without a byte before a streaming transfer is given up, and four attempts with
 /// exponential backoff and full jitter (0.2 s base, 5 s cap) on connection errors and 502/503/504.
 ///
-/// Keys: ``baseURL``, ``token``, ``userAgent``, ``timeouts``, ``retry``.
+/// Keys: ``baseURL``, ``token``, ``userAgent``, ``timeouts``, ``retry``, ``caCertificates``.
 public struct RegistryClientConfiguration: Sendable {
     /// Root of the registry, such as `http://127.0.0.1:8080` or `https://registry.example.com/prefix`.
     ///
-    /// Routes (`/api/v1/…`, `/healthz`) are appended to its path. `http` and `https` are accepted; HTTPS uses the
-    /// system's trust store.
+    /// Routes (`/api/v1/…`, `/healthz`) are appended to its path. `http` and `https` are accepted; HTTPS verifies
+    /// the certificate against the system's trust store, or ``caCertificates``.
     public var baseURL: URL
     /// Bearer token sent as `Authorization: Bearer <token>`; `nil` sends no `Authorization` header.
     public var token: String?
@@ -21,6 +21,10 @@ public struct RegistryClientConfiguration: Sendable {
     public var timeouts: Timeouts
     /// How often and how long to wait before retrying a failed attempt.
     public var retry: RetryPolicy
+    /// A PEM file of CA certificates to trust for an `https` registry instead of the system's trust store (a
+    /// registry with a certificate from a private CA). Check it first with
+    /// ``RegistryClient/checkCACertificates(_:)`` for a clear error; the client never falls back to plain HTTP.
+    public var caCertificates: URL?
 
     /// Creates a configuration.
     ///
@@ -35,8 +39,10 @@ public struct RegistryClientConfiguration: Sendable {
         token: String? = nil,
         userAgent: String,
         timeouts: Timeouts = Timeouts(),
-        retry: RetryPolicy = RetryPolicy()
+        retry: RetryPolicy = RetryPolicy(),
+        caCertificates: URL? = nil
     ) {
+        self.caCertificates = caCertificates
         self.baseURL = baseURL
         self.token = token
         self.userAgent = userAgent

@@ -16,6 +16,8 @@ struct TransportFailure {
     var reason: String
     /// `false` when the connection was never made, so the request cannot have reached the registry.
     var mayHaveBeenSent: Bool
+    /// `false` for failures that another attempt cannot fix (an untrusted certificate).
+    var retryable = true
 
     /// Classifies an error thrown by `HTTPClient`; `nil` when it is not a transport failure (cancellation, a
     /// programming error, a local file error).
@@ -65,7 +67,33 @@ struct TransportFailure {
             return
         }
         let typeName = String(reflecting: type(of: error))
-        if typeName.contains("NIOSSL") || typeName.contains("DNS") || typeName.contains("SocketAddressError") {
+        if typeName.contains("NIOSSL") {
+            let text = "\(error)"
+            if text.contains("CERTIFICATE_VERIFY_FAILED") || text.lowercased().contains("certificate verify failed") {
+                self.init(
+                    reason: "TLS: the registry's certificate is not trusted (certificate verify failed)",
+                    mayHaveBeenSent: false
+                )
+                retryable = false
+            } else if text.lowercased().contains("hostname") {
+                self.init(
+                    reason: "TLS: the registry's certificate does not name this host (\(text))",
+                    mayHaveBeenSent: false
+                )
+                retryable = false
+            } else if text.contains("WRONG_VERSION_NUMBER") || text.lowercased().contains("wrong version number") {
+                self.init(
+                    reason:
+                        "TLS handshake failed: the registry does not speak TLS at this address (an http:// registry?)",
+                    mayHaveBeenSent: false
+                )
+                retryable = false
+            } else {
+                self.init(reason: "TLS handshake failed: \(text)", mayHaveBeenSent: false)
+            }
+            return
+        }
+        if typeName.contains("DNS") || typeName.contains("SocketAddressError") {
             self.init(reason: "\(error)", mayHaveBeenSent: false)
             return
         }

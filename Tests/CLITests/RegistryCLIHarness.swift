@@ -29,6 +29,7 @@ final class RegistryHarness: @unchecked Sendable {
     var environment: [String: String] {
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("MODELCTL_") }
         environment["MODELCTL_REGISTRY"] = daemon.baseURL
+        if let token = daemon.adminToken { environment["MODELCTL_TOKEN"] = token }
         environment["HOME"] = root.appending(path: "home").path
         environment["XDG_STATE_HOME"] = root.appending(path: "state").path
         environment["XDG_CONFIG_HOME"] = root.appending(path: "config").path

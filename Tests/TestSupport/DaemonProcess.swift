@@ -1,4 +1,5 @@
 public import Foundation
+import Synchronization
 
 /// The real `modelctl serve` binary running in a child process on a loopback port, for crash and shutdown tests.
 public final class DaemonProcess: @unchecked Sendable {
@@ -48,19 +49,36 @@ public final class DaemonProcess: @unchecked Sendable {
             if Date().timeIntervalSince(started) > 20 { break }
         }
         startupSeconds = Date().timeIntervalSince(started)
-        guard let range = text.range(of: "http://127.0.0.1:"),
+        guard let range = text.range(of: "://127.0.0.1:"),
             let port = Int(text[range.upperBound...].prefix { $0.isNumber })
         else {
             process.terminate()
             throw DaemonError(message: "modelctl serve did not report its port: stdout=\(text) log=\(log)")
         }
         self.port = port
+        scheme = text.contains("https://") ? "https" : "http"
+        adminToken = (try? String(contentsOf: dataDirectory.appending(path: "admin-token"), encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        if let adminToken { Self.tokens.withLock { $0[baseURL] = adminToken } }
+    }
+
+    /// The admin token the daemon wrote to `DATA_DIR/admin-token` on its first start (nil with `--auth none`).
+    public private(set) var adminToken: String?
+
+    private static let tokens = Mutex<[String: String]>([:])
+
+    /// The admin token of the daemon serving `url` (started by this process), for requests made without the object.
+    public static func adminToken(for url: String) -> String? {
+        tokens.withLock { tokens in tokens.first { url.hasPrefix($0.key + "/") || url == $0.key }?.value }
     }
 
     /// What the daemon logged so far.
     public var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
-    public var baseURL: String { "http://127.0.0.1:\(port)" }
+    /// `https` when started with `--tls-cert`.
+    public private(set) var scheme = "http"
+
+    public var baseURL: String { "\(scheme)://127.0.0.1:\(port)" }
     public var processIdentifier: Int32 { process.processIdentifier }
 
     /// Sends SIGKILL and waits for the process to be gone.

@@ -45,11 +45,60 @@ extension Modelctl {
         )
         var shutdownTimeout: Int = 30
 
+        @Option(
+            help: ArgumentHelp(
+                "Authentication: 'token' (bearer tokens, the default) or 'none' (everyone is an administrator; only on a loopback address, for throwaway local use).",
+                valueName: "MODE"
+            )
+        )
+        var auth: String = "token"
+
+        @Option(
+            name: .customLong("admin-token-file"),
+            help: ArgumentHelp(
+                "File holding an admin token (mctl_…, mode 0600), kept active at every start. Without it the first start writes a new one to DATA_DIR/admin-token.",
+                valueName: "FILE"
+            )
+        )
+        var adminTokenFile: String?
+
+        @Option(
+            name: .customLong("tls-cert"),
+            help: ArgumentHelp(
+                "Serve HTTPS with this PEM certificate chain (the server's certificate first); needs --tls-key.",
+                valueName: "FILE"
+            )
+        )
+        var tlsCertificate: String?
+
+        @Option(
+            name: .customLong("tls-key"),
+            help: ArgumentHelp("The PEM private key of --tls-cert (not readable by others).", valueName: "FILE")
+        )
+        var tlsKey: String?
+
         func validate() throws {
+            let host: String
             do {
-                _ = try RegistryConfiguration.parseListenAddress(listen)
+                host = try RegistryConfiguration.parseListenAddress(listen).host
             } catch let error as RegistryError {
                 throw ValidationError(error.message)
+            }
+            guard (tlsCertificate == nil) == (tlsKey == nil) else {
+                throw ValidationError("--tls-cert and --tls-key go together: give both to serve HTTPS, or neither")
+            }
+            guard auth == "token" || auth == "none" else {
+                throw ValidationError("invalid authentication mode '\(auth)': expected 'token' or 'none'")
+            }
+            if auth == "none" {
+                guard RegistryConfiguration.isLoopback(host) else {
+                    throw ValidationError(
+                        "--auth none is only accepted on a loopback address (127.0.0.1, ::1, localhost), not '\(host)': anyone who can reach the registry could push, promote and delete"
+                    )
+                }
+                guard adminTokenFile == nil else {
+                    throw ValidationError("--admin-token-file needs authentication on: drop --auth none")
+                }
             }
             guard (1...64).contains(ioThreads) else {
                 throw ValidationError("invalid number of I/O threads \(ioThreads): expected 1 to 64")
@@ -82,13 +131,23 @@ extension Modelctl {
                 host: host,
                 port: port,
                 dataDirectory: dataDirectory,
-                ioThreads: ioThreads
+                ioThreads: ioThreads,
+                authentication: auth == "none" ? .none : .tokens,
+                adminTokenFile: adminTokenFile.map { URL(fileURLWithPath: $0).standardizedFileURL },
+                tls: tlsCertificate.flatMap { certificate in
+                    tlsKey.map { key in
+                        RegistryConfiguration.TLSFiles(
+                            certificateChain: URL(fileURLWithPath: certificate).standardizedFileURL,
+                            privateKey: URL(fileURLWithPath: key).standardizedFileURL
+                        )
+                    }
+                }
             )
-            let app = try buildApplication(configuration: configuration, logger: logger) { channel in
+            let app = try await buildApplication(configuration: configuration, logger: logger) { channel in
                 let bound = channel.localAddress?.port ?? port
                 let shownHost = host.contains(":") ? "[\(host)]" : host
                 let line =
-                    "modelctl registry listening on http://\(shownHost):\(bound) (data directory \(dataDirectory.path))\n"
+                    "modelctl registry listening on \(configuration.tls == nil ? "http" : "https")://\(shownHost):\(bound) (data directory \(dataDirectory.path))\n"
                 FileHandle.standardOutput.write(Data(line.utf8))
             }
             // Requests in flight finish on SIGINT/SIGTERM; after the timeout they are cancelled, which removes any

@@ -19,6 +19,15 @@ struct RegistryOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The API token (default: MODELCTL_TOKEN, the stored login).", valueName: "TOKEN"))
     var token: String?
 
+    @Option(
+        name: .customLong("ca-cert"),
+        help: ArgumentHelp(
+            "PEM file of the CA certificates to trust for an https:// registry instead of the system's (default: MODELCTL_CA_CERT).",
+            valueName: "FILE"
+        )
+    )
+    var caCertificate: String?
+
     @Flag(
         name: [.customShort("v"), .long],
         help: "Log every HTTP request (method, path, status, time) to stderr; never the token."
@@ -38,6 +47,8 @@ struct RegistryOptions: ParsableArguments {
         var url: URL
         var token: String?
         var source: Source
+        /// CA certificates to trust (`--ca-cert`, `MODELCTL_CA_CERT`).
+        var caCertificate: URL? = nil
     }
 
     func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Resolved {
@@ -67,7 +78,18 @@ struct RegistryOptions: ParsableArguments {
         } else {
             resolvedToken = try stored().token
         }
-        return Resolved(url: url, token: resolvedToken, source: source)
+        let caPath = caCertificate ?? environment["MODELCTL_CA_CERT"].flatMap { $0.isEmpty ? nil : $0 }
+        if let caPath, url.scheme?.lowercased() != "https" {
+            throw ConfigError(
+                "\(caCertificate != nil ? "--ca-cert" : "MODELCTL_CA_CERT") \(caPath) is for an https:// registry, and the registry is \(url.absoluteString)"
+            )
+        }
+        return Resolved(
+            url: url,
+            token: resolvedToken,
+            source: source,
+            caCertificate: caPath.map { URL(fileURLWithPath: $0).standardizedFileURL }
+        )
     }
 
     /// An `http` or `https` URL with a host and no query or fragment; a trailing slash is dropped.

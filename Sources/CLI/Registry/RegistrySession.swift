@@ -17,11 +17,20 @@ func withRegistry<T>(
     var logger = Logger(label: "modelctl.http") { StreamLogHandler.standardError(label: $0) }
     logger.logLevel =
         options.verbose || ProcessInfo.processInfo.environment["MODELCTL_DEBUG"] != nil ? .debug : .critical
+    if let certificates = resolved.caCertificate { try RegistryClient.checkCACertificates(certificates) }
+    if resolved.token != nil, resolved.url.scheme?.lowercased() == "http",
+        !RegistryConfiguration.isLoopback(resolved.url.host ?? "")
+    {
+        Terminal.note(
+            "Warning: sending the token over plain HTTP to \(resolved.url.host ?? "the registry"): anyone on the network can read it; use https://"
+        )
+    }
     let client = RegistryClient(
         configuration: RegistryClientConfiguration(
             baseURL: resolved.url,
             token: resolved.token,
-            userAgent: RegistryClientConfiguration.userAgent(version: Modelctl.version)
+            userAgent: RegistryClientConfiguration.userAgent(version: Modelctl.version),
+            caCertificates: resolved.caCertificate
         ),
         logger: logger
     )
@@ -29,6 +38,13 @@ func withRegistry<T>(
         let result = try await body(client, resolved)
         try? await client.shutdown()
         return result
+    } catch var error as RegistryClientError where error.message.contains("certificate is not trusted") {
+        try? await client.shutdown()
+        error.message +=
+            resolved.caCertificate == nil
+            ? "; if it comes from a private CA, pass that CA with --ca-cert FILE (or MODELCTL_CA_CERT)"
+            : "; it is not signed by a CA in \(resolved.caCertificate!.path)"
+        throw error
     } catch {
         try? await client.shutdown()
         throw error

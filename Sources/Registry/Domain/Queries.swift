@@ -76,6 +76,19 @@ public struct ModelQuery: Sendable, Equatable {
     public var tags: [TagFilter]
     public var limit: Int
     public var pageToken: String?
+    /// Only models matching one of these patterns or names (what the caller may read); `nil`: every model.
+    public var visibleTo: Visibility?
+
+    /// The models a caller may see: by pattern (role bindings) or by name (a device's models).
+    public struct Visibility: Sendable, Equatable {
+        public var patterns: [ModelPattern]
+        public var names: Set<String>
+
+        public init(patterns: [ModelPattern], names: Set<String>) {
+            self.patterns = patterns
+            self.names = names
+        }
+    }
 
     public init(namePrefix: String? = nil, tags: [TagFilter] = [], limit: Int = 100, pageToken: String? = nil) {
         self.namePrefix = namePrefix

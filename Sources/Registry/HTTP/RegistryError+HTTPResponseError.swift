@@ -22,12 +22,15 @@ extension RegistryError: HTTPResponseError {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var details = details
+        let challenge = details.removeValue(forKey: "www_authenticate")
         let body = ErrorBodyDTO(
             error: .init(code: code.rawValue, message: message, details: details.isEmpty ? nil : details)
         )
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+        if code == .unauthorized { headers[.wwwAuthenticate] = challenge ?? Authenticator.challenge }
         if code == .conflict, let revision = details["revision"] { headers[.eTag] = "\"\(revision)\"" }
         if code == .conflict, let offset = details["offset"] { headers[.uploadOffset] = offset }
         if code == .rangeNotSatisfiable, let size = details["size"] { headers[.contentRange] = "bytes */\(size)" }

@@ -4,16 +4,29 @@ import Logging
 
 /// The request context of every registry route.
 ///
-/// ``principal`` is who the request acts for; handlers pass it to the service, which records it in the audit trail.
-/// Today it is always ``Principal/anonymous``; an authentication middleware sets it without any handler changing.
+/// ``identity`` is who the request acts for, set by `AuthMiddleware` from the request's token before any handler
+/// runs (``Identity/local`` when authentication is off). Handlers pass ``principal`` to the service, which records it
+/// in the audit trail.
 public struct RegistryRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    public var principal: Principal
+    public var identity: Identity
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
-        principal = .anonymous
+        // Nothing until the middleware has checked a token: a route that escaped the access policy can do nothing.
+        identity = Identity(
+            principal: .anonymous,
+            name: "anonymous",
+            kind: nil,
+            tokenID: nil,
+            tokenExpiresAt: nil,
+            bindings: [],
+            deviceModels: []
+        )
     }
+
+    /// Who the request acts for, as recorded in the audit trail.
+    public var principal: Principal { identity.principal }
 
     /// JSON bodies are collected up to 1 MiB; blob bodies are streamed and never collected.
     public var maxUploadSize: Int { 1 << 20 }

@@ -1,5 +1,7 @@
 public import Foundation
 public import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 public import Logging
 import NIOConcurrencyHelpers
 public import NIOCore
@@ -11,7 +13,7 @@ import NIOPosix
 /// `modelctl serve` and the tests call this same function.
 ///
 /// - Parameters:
-///   - configuration: listen address and data directory.
+///   - configuration: listen address, data directory, authentication and TLS.
 ///   - logger: the daemon's logger.
 ///   - onServerRunning: called once the socket is bound (with the channel, whose `localAddress` has the real port).
 /// - Throws: ``RegistryError`` `unavailable` when the data directory or database cannot be opened.
@@ -19,13 +21,23 @@ public func buildApplication(
     configuration: RegistryConfiguration,
     logger: Logger,
     onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
-) throws -> some ApplicationProtocol {
+) async throws -> some ApplicationProtocol {
+    // TLS files first: a bad certificate stops the start before anything is created.
+    let http1 = HTTPServerBuilder.http1(
+        configuration: .init(additionalChannelHandlers: [
+            ExpectContinueHandler(requiresCredentials: configuration.authentication == .tokens)
+        ])
+    )
+    let server =
+        try configuration.tls.map { try HTTPServerBuilder.tls(http1, tlsConfiguration: $0.serverConfiguration()) }
+        ?? http1
     let service = try openRegistry(dataDirectory: configuration.dataDirectory)
+    let authenticator = try await prepareAuthentication(configuration, store: service.metadata, logger: logger)
     let metrics = RegistryMetrics()
-    let router = buildRouter(service: service, metrics: metrics)
+    let router = buildRouter(service: service, metrics: metrics, authenticator: authenticator)
     return Application(
         router: router,
-        server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()])),
+        server: server,
         configuration: ApplicationConfiguration(
             address: .hostname(configuration.host, port: configuration.port),
             serverName: "modelctl"
@@ -60,11 +72,17 @@ public func openRegistry(dataDirectory: URL) throws -> RegistryService {
 }
 
 /// The registry's routes and middleware, on top of an already opened service.
-public func buildRouter(service: RegistryService, metrics: RegistryMetrics) -> Router<RegistryRequestContext> {
+public func buildRouter(
+    service: RegistryService,
+    metrics: RegistryMetrics,
+    authenticator: Authenticator
+) -> Router<RegistryRequestContext> {
     let router = Router(context: RegistryRequestContext.self)
     router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
     router.add(middleware: ErrorMappingMiddleware())
+    router.add(middleware: AuthMiddleware(authenticator: authenticator, store: service.metadata))
     SystemController(service: service, metrics: metrics).add(to: router)
+    AuthController(store: service.metadata, authenticator: authenticator).add(to: router)
     router.addRoutes(ModelsController(service: service).endpoints, atPath: "/api/v1/models")
     router.addRoutes(VersionsController(service: service).endpoints, atPath: "/api/v1/models")
     let blobs = BlobsController(service: service)

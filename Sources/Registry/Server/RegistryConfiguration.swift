@@ -13,11 +13,49 @@ public struct RegistryConfiguration: Sendable {
     /// core); one I/O thread keeps context switches down and measured faster on small machines (docs/benchmarks.md).
     public var ioThreads: Int
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, dataDirectory: URL, ioThreads: Int = 1) {
+    /// Bearer tokens (the default), or none for local, throwaway use (refused unless ``host`` is a loopback address).
+    public var authentication: Authenticator.Mode
+    /// A file holding the admin token (`mctl_…`), kept as an active admin token at every start; when `nil`, the first
+    /// start creates one and writes it to `DATA_DIR/admin-token`.
+    public var adminTokenFile: URL?
+
+    /// Serve HTTPS with this certificate chain and key; `nil`: plain HTTP.
+    public var tls: TLSFiles?
+
+    /// PEM files of the server's certificate chain (leaf first) and its private key.
+    public struct TLSFiles: Sendable, Equatable {
+        public var certificateChain: URL
+        public var privateKey: URL
+
+        public init(certificateChain: URL, privateKey: URL) {
+            self.certificateChain = certificateChain
+            self.privateKey = privateKey
+        }
+    }
+
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 8080,
+        dataDirectory: URL,
+        ioThreads: Int = 1,
+        authentication: Authenticator.Mode = .tokens,
+        adminTokenFile: URL? = nil,
+        tls: TLSFiles? = nil
+    ) {
+        self.tls = tls
         self.host = host
         self.port = port
         self.dataDirectory = dataDirectory
         self.ioThreads = ioThreads
+        self.authentication = authentication
+        self.adminTokenFile = adminTokenFile
+    }
+
+    /// Whether `host` only accepts connections from this machine (`127.0.0.0/8`, `::1`, `localhost`).
+    public static func isLoopback(_ host: String) -> Bool {
+        if host == "localhost" || host == "::1" || host == "0:0:0:0:0:0:0:1" { return true }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
     }
 
     /// Parses `HOST:PORT` (`[::1]:8080` for IPv6).

@@ -8,7 +8,7 @@ public import Packager
 ///
 /// The embedded implementation is ``SQLiteMetadataStore``. Errors are ``RegistryError``s; constraint violations are
 /// translated inside the store so that every backend raises the same codes.
-public protocol MetadataStore: Sendable {
+public protocol MetadataStore: AuthStore {
     // MARK: Models
     func createModel(name: String, description: String, tags: [String: String], actor: Principal) async throws -> Model
     func model(named name: String) async throws -> Model

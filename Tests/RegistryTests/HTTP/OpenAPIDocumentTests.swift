@@ -41,7 +41,12 @@ import Testing
     @Test func everyRouteIsDocumentedAndEveryDocumentedRouteExists() async throws {
         try await withTemporaryDirectory { directory in
             // Given the router the daemon serves
-            let router = buildRouter(service: try openRegistry(dataDirectory: directory), metrics: RegistryMetrics())
+            let service = try openRegistry(dataDirectory: directory)
+            let router = buildRouter(
+                service: service,
+                metrics: RegistryMetrics(),
+                authenticator: Authenticator(mode: .none, store: service.metadata)
+            )
             try router.validate()
             let served = Set(
                 router.routes.map { route in

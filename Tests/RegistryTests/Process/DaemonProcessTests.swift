@@ -19,6 +19,15 @@ import Glibc
     }
 
     @discardableResult
+    /// The request with the admin token of the daemon it goes to.
+    static func authorized(_ request: HTTPClientRequest) -> HTTPClientRequest {
+        var request = request
+        if let token = DaemonProcess.adminToken(for: request.url) {
+            request.headers.replaceOrAdd(name: "Authorization", value: "Bearer \(token)")
+        }
+        return request
+    }
+
     static func call(
         _ method: HTTPMethod,
         _ url: String,
@@ -26,7 +35,7 @@ import Glibc
         bytes: [UInt8]? = nil,
         headers: [(String, String)] = []
     ) async throws -> Reply {
-        var request = HTTPClientRequest(url: url)
+        var request = authorized(HTTPClientRequest(url: url))
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let json { request.body = .bytes(ByteBuffer(string: json)) }
@@ -92,7 +101,7 @@ import Glibc
                         continuation.finish()
                     }
                 }
-                var request = HTTPClientRequest(url: daemon.baseURL + "/api/v1/blobs/\(big.digest)")
+                var request = Self.authorized(HTTPClientRequest(url: daemon.baseURL + "/api/v1/blobs/\(big.digest)"))
                 request.method = .PUT
                 request.body = .stream(body, length: .known(Int64(big.size)))
                 return try await HTTPClient.shared.execute(request, timeout: .seconds(60))
@@ -217,7 +226,7 @@ import Glibc
             let finished = try await Self.call(.PUT, restarted.baseURL + "/api/v1/uploads/\(id)?digest=\(blob.digest)")
             #expect(finished.status == 201)
             let download = try await HTTPClient.shared.execute(
-                HTTPClientRequest(url: restarted.baseURL + "/api/v1/blobs/\(blob.digest)"),
+                Self.authorized(HTTPClientRequest(url: restarted.baseURL + "/api/v1/blobs/\(blob.digest)")),
                 timeout: .seconds(30)
             )
             let bytes = try await download.body.collect(upTo: 16 << 20)
@@ -243,7 +252,7 @@ import Glibc
                         continuation.finish()
                     }
                 }
-                var request = HTTPClientRequest(url: daemon.baseURL + "/api/v1/blobs/\(blob.digest)")
+                var request = Self.authorized(HTTPClientRequest(url: daemon.baseURL + "/api/v1/blobs/\(blob.digest)"))
                 request.method = .PUT
                 request.body = .stream(body, length: .known(Int64(blob.size)))
                 let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
@@ -269,7 +278,7 @@ import Glibc
             // Given an upload that sends half of its body and then stalls
             let socket = try RawSocket(port: daemon.port)
             try socket.send(
-                "PUT /api/v1/blobs/\(blob.digest) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: \(blob.size)\r\n\r\n"
+                "PUT /api/v1/blobs/\(blob.digest) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(try #require(daemon.adminToken))\r\nContent-Length: \(blob.size)\r\n\r\n"
             )
             try socket.send(Array(blob.bytes[..<(blob.size / 2)]))
             try await Task.sleep(for: .milliseconds(300))
@@ -301,7 +310,7 @@ import Glibc
             let blob = BlobFixture(count: 1024, seed: 3)
             let socket = try RawSocket(port: daemon.port)
             try socket.send(
-                "PUT /api/v1/blobs/\(blob.digest) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: \(blob.size)\r\nExpect: 100-continue\r\n\r\n"
+                "PUT /api/v1/blobs/\(blob.digest) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(try #require(daemon.adminToken))\r\nContent-Length: \(blob.size)\r\nExpect: 100-continue\r\n\r\n"
             )
             // Then the interim answer arrives before any body byte is sent
             let interim = try socket.receive(timeout: 0.5)
@@ -310,6 +319,26 @@ import Glibc
             try socket.send(blob.bytes)
             let final = try socket.receive(timeout: 5)
             #expect(final.contains("201 Created"), "got: \(final)")
+            #expect(daemon.terminate() == 0)
+        }
+    }
+}
+
+extension DaemonProcessTests {
+    @Test func anUploadWithoutCredentialsGets401InsteadOf100Continue() async throws {
+        try await withTemporaryDirectory { directory in
+            let daemon = try DaemonProcess(dataDirectory: directory)
+            // Given a client that announces a large body without an Authorization header
+            let blob = BlobFixture(count: 1024, seed: 4)
+            let socket = try RawSocket(port: daemon.port)
+            try socket.send(
+                "PUT /api/v1/blobs/\(blob.digest) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: \(64 << 20)\r\nExpect: 100-continue\r\n\r\n"
+            )
+            // Then the first answer is the final 401, so the body is never sent
+            let answer = try socket.receive(timeout: 5)
+            #expect(answer.hasPrefix("HTTP/1.1 401"), "got: \(answer)")
+            #expect(!answer.contains("100 Continue"))
+            #expect(answer.lowercased().contains("www-authenticate: bearer realm=\"modelctl\""))
             #expect(daemon.terminate() == 0)
         }
     }

@@ -39,8 +39,10 @@ import Testing
             #expect(try database.isFullyMigrated())
             #expect(
                 try database.tableNames() == [
-                    "aliases", "audit_events", "blobs", "model_tags", "models", "version_files",
-                    "version_metrics", "version_params", "version_tags", "versions",
+                    "aliases", "audit_events", "auth_events", "blob_holders", "blobs", "device_models", "model_tags",
+                    "models",
+                    "principals", "role_bindings", "tokens", "version_files", "version_metrics", "version_params",
+                    "version_tags", "versions",
                 ]
             )
             let journal = try await database.writer.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }

@@ -47,7 +47,9 @@ struct BlobsController {
     @Sendable func upload(_ request: Request, context: RegistryRequestContext) async throws -> EditedResponse<BlobDTO> {
         let digest = try context.digest()
         let headers: HTTPFields = [.location: "/api/v1/blobs/\(digest)", .dockerContentDigest: digest.description]
-        if let size = try await service.blobSize(digest) {
+        // Stored already: answered without reading the body only to a caller that may read it; anyone else sends
+        // the bytes, which are checked against the digest, and so proves it holds them.
+        if let size = try await service.blobSize(digest), try await service.metadata.mayRead(digest, context.identity) {
             return EditedResponse(
                 status: .ok,
                 headers: headers,
@@ -55,6 +57,7 @@ struct BlobsController {
             )
         }
         let stored = try await service.putBlob(request.body, expected: digest)
+        try await service.metadata.recordBlobHolder(stored.digest, principal: context.principal)
         return EditedResponse(
             status: stored.created ? .created : .ok,
             headers: headers,
@@ -123,6 +126,7 @@ struct BlobsController {
             )
         }
         let stored = try await service.finishUpload(id, expected: digest)
+        try await service.metadata.recordBlobHolder(stored.digest, principal: context.principal)
         return EditedResponse(
             status: stored.created ? .created : .ok,
             headers: [.location: "/api/v1/blobs/\(digest)", .dockerContentDigest: digest.description],

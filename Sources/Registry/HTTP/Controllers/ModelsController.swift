@@ -20,6 +20,8 @@ struct ModelsController {
     @Sendable func create(_ request: Request, context: RegistryRequestContext) async throws -> EditedResponse<ModelDTO>
     {
         let body = try await request.decode(as: CreateModelRequest.self, context: context)
+        // The route needs writer somewhere; the name is in the body.
+        try context.identity.require(.writer, on: body.name)
         let model = try await service.createModel(
             name: body.name,
             description: body.description,
@@ -34,12 +36,19 @@ struct ModelsController {
     }
 
     @Sendable func list(_ request: Request, context: RegistryRequestContext) async throws -> ModelListDTO {
-        let query = ModelQuery(
+        var query = ModelQuery(
             namePrefix: request.uri.queryParameters.get("prefix"),
             tags: try request.queryAll("tag").map { try TagFilter(parsing: $0) },
             limit: try request.queryInt("limit", default: 100),
             pageToken: request.uri.queryParameters.get("page_token")
         )
+        let identity = context.identity
+        if !identity.hasEverywhere(.reader) {
+            query.visibleTo = ModelQuery.Visibility(
+                patterns: identity.isDevice ? [] : identity.bindings.map(\.pattern),
+                names: identity.isDevice ? identity.deviceModels : []
+            )
+        }
         let page = try await service.models(query)
         return ModelListDTO(models: page.items.map(ModelDTO.init), nextPageToken: page.nextPageToken)
     }

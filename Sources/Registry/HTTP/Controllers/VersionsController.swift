@@ -94,12 +94,29 @@ struct VersionsController {
     }
 
     @Sendable func commit(_ request: Request, context: RegistryRequestContext) async throws -> VersionDTO {
-        VersionDTO(
-            try await service.commitVersion(
-                model: try context.string("name"),
-                number: try context.versionNumber(),
-                actor: context.principal
-            )
+        let model = try context.string("name")
+        let number = try context.versionNumber()
+        try await checkBlobsReadable(model: model, number: number, context.identity)
+        return VersionDTO(try await service.commitVersion(model: model, number: number, actor: context.principal))
+    }
+
+    /// A committed version makes its blobs readable to the model's readers, so the committer must be able to read
+    /// each of them already (uploaded it, or reads a model that has it). Knowing a digest is not enough: the
+    /// registry stores one copy of each content for everyone.
+    private func checkBlobsReadable(model: String, number: Int, _ identity: Identity) async throws {
+        guard !identity.hasEverywhere(.reader) else { return }
+        let version = try await service.version(model: model, number: number)
+        guard version.status == .pending else { return }
+        var foreign: [VersionFile] = []
+        for file in version.files where try await service.blobSize(file.digest) != nil {
+            if try await !service.metadata.mayRead(file.digest, identity) { foreign.append(file) }
+        }
+        guard !foreign.isEmpty else { return }
+        let list = foreign.prefix(20).map { "\($0.path) (\($0.digest))" }.joined(separator: ", ")
+        throw RegistryError(
+            .blobsMissing,
+            "version \(number) of model '\(model)' cannot be committed by \(identity.principal.id): \(foreign.count) file(s) use content it has not uploaded and may not read: \(list); upload those files (PUT /api/v1/blobs/{digest} with their bytes) and commit again",
+            details: ["missing": foreign.map(\.digest.description).joined(separator: ",")]
         )
     }
 

@@ -51,6 +51,17 @@ extension SQLiteMetadataStore {
                     _ = arguments.append(contentsOf: [tag.key])
                 }
             }
+            if let visible = query.visibleTo {
+                // Only the models the caller may read: its patterns (GLOB: model names cannot hold GLOB's other
+                // special characters) or, for a device, its names.
+                var allowed = visible.patterns.map { _ in "name GLOB ?" }
+                _ = arguments.append(contentsOf: StatementArguments(visible.patterns.map(\.text)))
+                if !visible.names.isEmpty {
+                    allowed.append("name IN (\(visible.names.map { _ in "?" }.joined(separator: ", ")))")
+                    _ = arguments.append(contentsOf: StatementArguments(visible.names.sorted()))
+                }
+                conditions.append(allowed.isEmpty ? "0" : "(" + allowed.joined(separator: " OR ") + ")")
+            }
             if let after {
                 conditions.append("name > ?")
                 _ = arguments.append(contentsOf: [after])
