@@ -305,6 +305,11 @@ extension Modelctl {
                 } catch let error as RegistryClientError where error.code == .conflict {
                     // Created by a concurrent push in between: fine.
                 }
+            } catch var error as RegistryClientError where error.code == .forbidden {
+                // The first request is a read; say what a push needs.
+                error.message =
+                    "cannot push to model '\(model)': pushing needs the writer role on it (\(error.message))"
+                throw error
             }
         }
 
