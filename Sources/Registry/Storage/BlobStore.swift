@@ -38,7 +38,15 @@ public protocol BlobStore: Sendable {
 /// connections and restarts), then finish with the expected digest.
 public protocol ResumableBlobUploads: Sendable {
     /// Starts a session and returns its id (32 lowercase hex digits).
-    func createUpload() async throws -> String
+    ///
+    /// - Parameter owner: the principal the session belongs to (only it, or an administrator, may use it), or
+    ///   `nil` for a session without an owner.
+    func createUpload(owner: String?) async throws -> String
+
+    /// The principal a session belongs to, `nil` when it has none.
+    ///
+    /// - Throws: ``RegistryError`` `notFound` for an unknown (finished, cancelled) session.
+    func uploadOwner(_ id: String) async throws -> String?
 
     /// Bytes acknowledged so far; they survive a crash of the registry.
     ///
@@ -65,4 +73,9 @@ public protocol ResumableBlobUploads: Sendable {
 
     /// Discards a session and its bytes.
     func cancelUpload(_ id: String) async throws
+}
+
+extension ResumableBlobUploads {
+    /// Starts a session without an owner.
+    public func createUpload() async throws -> String { try await createUpload(owner: nil) }
 }

@@ -71,7 +71,7 @@ struct BlobsController {
         _ request: Request,
         context: RegistryRequestContext
     ) async throws -> EditedResponse<UploadDTO> {
-        let id = try await service.blobs.createUpload()
+        let id = try await service.blobs.createUpload(owner: context.principal.id)
         let location = "/api/v1/uploads/\(id)"
         return EditedResponse(
             status: .created,
@@ -84,7 +84,7 @@ struct BlobsController {
         _ request: Request,
         context: RegistryRequestContext
     ) async throws -> EditedResponse<UploadDTO> {
-        let id = try context.string("id")
+        let id = try await ownedSession(context)
         let offset = try await service.blobs.uploadOffset(id)
         return Self.progress(id: id, offset: offset)
     }
@@ -94,7 +94,7 @@ struct BlobsController {
         _ request: Request,
         context: RegistryRequestContext
     ) async throws -> EditedResponse<UploadDTO> {
-        let id = try context.string("id")
+        let id = try await ownedSession(context)
         let range = try ContentRange.parse(request.headers[.contentRange])
         if let declared = request.headers[.contentLength].flatMap(Int64.init), declared != range.end - range.start + 1 {
             throw RegistryError.invalid(
@@ -115,7 +115,7 @@ struct BlobsController {
         _ request: Request,
         context: RegistryRequestContext
     ) async throws -> EditedResponse<BlobDTO> {
-        let id = try context.string("id")
+        let id = try await ownedSession(context)
         guard let text = request.uri.queryParameters.get("digest") else {
             throw RegistryError.invalid("missing query parameter digest: finish an upload with ?digest=sha256:<hex>")
         }
@@ -136,8 +136,19 @@ struct BlobsController {
 
     @Sendable func cancelUpload(_ request: Request, context: RegistryRequestContext) async throws -> HTTPResponse.Status
     {
-        try await service.blobs.cancelUpload(try context.string("id"))
+        try await service.blobs.cancelUpload(try await ownedSession(context))
         return .noContent
+    }
+
+    /// The session id of the path, when the session belongs to the caller (or the caller administers the registry).
+    /// Anyone else is told it does not exist, as for an unknown id.
+    func ownedSession(_ context: RegistryRequestContext) async throws -> String {
+        let id = try context.string("id")
+        let owner = try await service.blobs.uploadOwner(id)
+        guard let owner, owner != context.principal.id, !context.identity.isAdministrator else { return id }
+        throw RegistryError.notFound(
+            "upload session '\(id)' does not exist (finished, cancelled, never created, or started by another principal)"
+        )
     }
 
     static func progress(id: String, offset: Int64) -> EditedResponse<UploadDTO> {

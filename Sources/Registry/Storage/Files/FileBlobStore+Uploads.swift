@@ -32,7 +32,7 @@ actor UploadSessions {
 }
 
 extension FileBlobStore: ResumableBlobUploads {
-    public func createUpload() async throws -> String {
+    public func createUpload(owner: String?) async throws -> String {
         let id = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         let directory = uploadURL(id)
         try await NIOThreadPool.singleton.runIfActive {
@@ -40,11 +40,26 @@ extension FileBlobStore: ResumableBlobUploads {
             let data = try PosixFile(path: directory.appending(path: "data").path, create: true)
             try data.sync()
             try data.close()
+            if let owner {
+                // Before the offset file, which makes the session exist: a session never exists without its owner.
+                let file = try PosixFile(path: directory.appending(path: "owner").path, create: true)
+                var buffer = ByteBuffer()
+                buffer.writeString(owner)
+                try file.write(buffer)
+                try file.sync()
+                try file.close()
+            }
             try Self.writeOffset(0, in: directory)
             try PosixFile.syncDirectory(directory.deletingLastPathComponent().path)
         }
         await uploads.store(id, hasher: SHA256(), length: 0)
         return id
+    }
+
+    public func uploadOwner(_ id: String) async throws -> String? {
+        let file = try sessionDirectory(id).appending(path: "owner")
+        guard FileManager.default.fileExists(atPath: file.path) else { return nil }
+        return try String(contentsOf: file, encoding: .utf8)
     }
 
     public func uploadOffset(_ id: String) async throws -> Int64 {
