@@ -1,7 +1,7 @@
 /// Who performs an operation; recorded in every audit event.
 ///
-/// Until authentication is configured every caller is ``anonymous``; the auth layer will fill the request context
-/// with the authenticated principal and nothing below the HTTP layer needs to change.
+/// `AuthMiddleware` sets it from the request's token (``Identity/principal``: `user:alice`, `service:ci`,
+/// `device:cam-17`); with `--auth none` every caller is ``anonymous``.
 public struct Principal: Hashable, Sendable, CustomStringConvertible {
     /// Stable identifier written to the audit trail (`user:alice`, `token:ci-pipeline`, `anonymous`).
     public var id: String

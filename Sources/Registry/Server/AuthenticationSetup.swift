@@ -1,5 +1,6 @@
 public import Foundation
 public import Logging
+import NIOCore
 
 /// Name of the file in the data directory that receives the admin token created on first start.
 public let adminTokenFileName = "admin-token"
@@ -75,23 +76,23 @@ func readAdminTokenFile(_ file: URL) throws -> AccessToken {
     return token
 }
 
-/// Writes the token to `file` with mode 0600, atomically (temporary file, fsync, rename).
+/// Writes the token to `file` with mode 0600, atomically and durably (temporary file, fsync, rename, fsync of the
+/// directory).
 func writeAdminToken(_ token: AccessToken, to file: URL) throws {
-    let temporary = file.deletingLastPathComponent().appending(path: ".\(file.lastPathComponent).tmp")
-    unlink(temporary.path)
-    let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-    guard descriptor >= 0 else {
-        throw RegistryError(.unavailable, "cannot create \(temporary.path): \(String(cString: strerror(errno)))")
-    }
-    let bytes = Array((token.text + "\n").utf8)
-    let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-    let synced = fsync(descriptor) == 0
-    close(descriptor)
-    guard written == bytes.count, synced, rename(temporary.path, file.path) == 0 else {
-        unlink(temporary.path)
-        throw RegistryError(
-            .unavailable,
-            "cannot write the admin token to \(file.path): \(String(cString: strerror(errno)))"
-        )
+    let directory = file.deletingLastPathComponent().path
+    let temporary = "\(directory)/.\(file.lastPathComponent).tmp"
+    unlink(temporary)
+    do {
+        let output = try PosixFile(path: temporary, create: true, mode: 0o600)
+        var buffer = ByteBuffer()
+        buffer.writeString(token.text + "\n")
+        try output.write(buffer)
+        try output.sync()
+        try output.close()
+        try PosixFile.rename(temporary, to: file.path)
+        try PosixFile.syncDirectory(directory)
+    } catch {
+        unlink(temporary)
+        throw error
     }
 }

@@ -21,11 +21,11 @@ final class PosixFile: @unchecked Sendable {
     let path: String
     private(set) var descriptor: Int32
 
-    /// Opens `path` for writing. With `create`, the file must not exist yet (O_EXCL).
-    init(path: String, create: Bool) throws {
+    /// Opens `path` for writing. With `create`, the file must not exist yet (O_EXCL) and gets `mode`.
+    init(path: String, create: Bool, mode: mode_t = 0o640) throws {
         self.path = path
         let flags = O_WRONLY | O_CLOEXEC | (create ? (O_CREAT | O_EXCL) : 0)
-        let descriptor = open(path, flags, 0o640)
+        let descriptor = open(path, flags, mode)
         guard descriptor >= 0 else { throw PosixFile.error("open", path) }
         self.descriptor = descriptor
     }

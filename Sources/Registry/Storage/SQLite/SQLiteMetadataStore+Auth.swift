@@ -89,14 +89,15 @@ extension SQLiteMetadataStore {
             }
             var record = Self.tokenRecord(row)
             guard record.revokedAt == nil else { return record }
-            let administrators = try Self.activeAdministrators(db, at: now)
-            try db.execute(
-                sql: "UPDATE tokens SET revoked_at = ?, revoked_by = ? WHERE id = ?",
-                arguments: [now, actor.id, id]
-            )
-            if administrators > 0, try Self.activeAdministrators(db, at: now) == 0 {
-                throw RegistryError.conflict(
+            try Self.keepingAnAdministrator(
+                db,
+                at: now,
+                refusal:
                     "token \(id) is the last active token with admin on '*': create another admin token first (or restart the registry with --admin-token-file)"
+            ) {
+                try db.execute(
+                    sql: "UPDATE tokens SET revoked_at = ?, revoked_by = ? WHERE id = ?",
+                    arguments: [now, actor.id, id]
                 )
             }
             try Self.appendAuthEvent(
@@ -163,18 +164,19 @@ extension SQLiteMetadataStore {
                 arguments: [principalID, pattern.text]
             ).flatMap(Role.init(rawValue:))
             if previous == role { return RoleChange(principal: name, pattern: pattern, from: role, to: role) }
-            let administrators = try Self.activeAdministrators(db, at: now)
-            try db.execute(
-                sql: """
-                    INSERT INTO role_bindings (principal_id, pattern, role, created_by, created_at) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT (principal_id, pattern) DO UPDATE SET role = excluded.role,
-                        created_by = excluded.created_by, created_at = excluded.created_at
-                    """,
-                arguments: [principalID, pattern.text, role.rawValue, actor.id, now]
-            )
-            if administrators > 0, try Self.activeAdministrators(db, at: now) == 0 {
-                throw RegistryError.conflict(
+            try Self.keepingAnAdministrator(
+                db,
+                at: now,
+                refusal:
                     "'\(name)' holds the last admin role on '*' with an active token: grant admin on '*' to another principal before changing it"
+            ) {
+                try db.execute(
+                    sql: """
+                        INSERT INTO role_bindings (principal_id, pattern, role, created_by, created_at) VALUES (?, ?, ?, ?, ?)
+                        ON CONFLICT (principal_id, pattern) DO UPDATE SET role = excluded.role,
+                            created_by = excluded.created_by, created_at = excluded.created_at
+                        """,
+                    arguments: [principalID, pattern.text, role.rawValue, actor.id, now]
                 )
             }
             try Self.appendAuthEvent(
@@ -208,14 +210,15 @@ extension SQLiteMetadataStore {
                     "'\(name)' has no role on '\(pattern.text)' (roles: \(held.isEmpty ? "none" : held.joined(separator: ", ")))"
                 )
             }
-            let administrators = try Self.activeAdministrators(db, at: now)
-            try db.execute(
-                sql: "DELETE FROM role_bindings WHERE principal_id = ? AND pattern = ?",
-                arguments: [principalID, pattern.text]
-            )
-            if administrators > 0, try Self.activeAdministrators(db, at: now) == 0 {
-                throw RegistryError.conflict(
+            try Self.keepingAnAdministrator(
+                db,
+                at: now,
+                refusal:
                     "'\(name)' holds the last admin role on '*' with an active token: grant admin on '*' to another principal first"
+            ) {
+                try db.execute(
+                    sql: "DELETE FROM role_bindings WHERE principal_id = ? AND pattern = ?",
+                    arguments: [principalID, pattern.text]
                 )
             }
             try Self.appendAuthEvent(
@@ -330,6 +333,19 @@ extension SQLiteMetadataStore {
                 """,
             arguments: [principalID, Principal.system.id, now]
         )
+    }
+
+    /// Runs `change`, refusing it (conflict, `refusal`) when it leaves the registry without an active administrator
+    /// where it had one: the last admin token or admin role on `*` is never removed or demoted.
+    private static func keepingAnAdministrator(
+        _ db: Database,
+        at now: Date,
+        refusal: String,
+        _ change: () throws -> Void
+    ) throws {
+        let administrators = try activeAdministrators(db, at: now)
+        try change()
+        if administrators > 0, try activeAdministrators(db, at: now) == 0 { throw RegistryError.conflict(refusal) }
     }
 
     /// Principals holding admin on `*` with at least one active token.
