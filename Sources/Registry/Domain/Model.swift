@@ -99,12 +99,21 @@ public struct Lineage: Sendable, Equatable {
     public var source: String?
     public var gitCommit: String?
     public var datasetDigest: String?
+    /// The MLflow logged model (`m-…`) the version was registered from, when it was.
+    public var loggedModelID: String?
 
-    public init(runID: String? = nil, source: String? = nil, gitCommit: String? = nil, datasetDigest: String? = nil) {
+    public init(
+        runID: String? = nil,
+        source: String? = nil,
+        gitCommit: String? = nil,
+        datasetDigest: String? = nil,
+        loggedModelID: String? = nil
+    ) {
         self.runID = runID
         self.source = source
         self.gitCommit = gitCommit
         self.datasetDigest = datasetDigest
+        self.loggedModelID = loggedModelID
     }
 }
 
@@ -175,10 +184,14 @@ public struct AuditEvent: Sendable, Equatable {
         case modelCreated = "model.created"
         case modelUpdated = "model.updated"
         case modelDeleted = "model.deleted"
+        /// Renamed through the MLflow-compatible API; `from` and `to` are the names.
+        case modelRenamed = "model.renamed"
         case versionCreated = "version.created"
         case versionCommitted = "version.committed"
         case versionFailed = "version.failed"
         case versionUpdated = "version.updated"
+        /// Deleted through the MLflow-compatible API, with its aliases.
+        case versionDeleted = "version.deleted"
         case stageChanged = "stage.changed"
         case stageRolledBack = "stage.rolled_back"
         case aliasSet = "alias.set"

@@ -22,6 +22,9 @@ extension RegistryError: HTTPResponseError {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
+        if MLflowError.isMLflowPath(request.uri.path) {
+            return try MLflowError.response(for: self)
+        }
         var details = details
         let challenge = details.removeValue(forKey: "www_authenticate")
         let body = ErrorBodyDTO(

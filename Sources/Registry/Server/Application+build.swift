@@ -88,6 +88,10 @@ public func buildRouter(
     let blobs = BlobsController(service: service)
     router.addRoutes(blobs.blobEndpoints, atPath: "/api/v1/blobs")
     router.addRoutes(blobs.uploadEndpoints, atPath: "/api/v1/uploads")
+    let mlflow = MLflowService(registry: service)
+    MLflowRegistryController(mlflow: mlflow).add(to: router)
+    MLflowTrackingController(mlflow: mlflow).add(to: router)
+    MLflowArtifactsController(mlflow: mlflow).add(to: router)
     return router
 }
 

@@ -87,6 +87,31 @@ public struct RegistryService: Sendable {
     // MARK: Versions
 
     public func createVersion(model: String, _ version: NewVersion, actor: Principal) async throws -> ModelVersion {
+        try Self.validate(model: model, version)
+        return try await metadata.createVersion(model: model, version, actor: actor)
+    }
+
+    /// Creates a version from blobs already in the store and commits it in one transaction (the MLflow API's
+    /// `model-versions/create`, whose files are uploaded before): READY at once, format detected as on commit.
+    ///
+    /// - Throws: `blobsMissing` or `integrityFailure` as ``commitVersion(model:number:actor:)`` would.
+    public func createCommittedVersion(
+        model: String,
+        _ version: NewVersion,
+        actor: Principal
+    ) async throws
+        -> ModelVersion
+    {
+        try Self.validate(model: model, version)
+        let format = try await detectFormat(
+            of: version.files,
+            declared: version.format.flatMap(ModelFormat.init(rawValue:)),
+            describing: "the new version of model '\(model)'"
+        )
+        return try await metadata.createVersion(model: model, version, committedAs: format, actor: actor)
+    }
+
+    static func validate(model: String, _ version: NewVersion) throws {
         try Validation.modelName(model)
         if let label = version.label { try Validation.label(label) }
         if let format = version.format, ModelFormat(rawValue: format) == nil {
@@ -105,7 +130,6 @@ public struct RegistryService: Sendable {
         ] {
             if let value { try Validation.text(value, field: field, maxLength: 1024) }
         }
-        return try await metadata.createVersion(model: model, version, actor: actor)
     }
 
     public func version(model: String, number: Int) async throws -> ModelVersion {
@@ -165,9 +189,25 @@ public struct RegistryService: Sendable {
                 actor: actor
             )
         }
+        let format = try await detectFormat(
+            of: version.files,
+            declared: version.format,
+            describing: "version \(number) of model '\(model)'"
+        )
+        return try await metadata.commitVersion(model: model, number: number, format: format, actor: actor)
+    }
+
+    /// Checks that every file's blob is stored with its size and detects the format of the files.
+    func detectFormat(
+        of files: [VersionFile],
+        declared: ModelFormat?,
+        describing subject: String
+    ) async throws
+        -> ModelFormat
+    {
         var missing: [VersionFile] = []
         var candidates: [FormatDetector.Candidate] = []
-        for file in version.files {
+        for file in files {
             guard let size = try await blobs.size(of: file.digest) else {
                 missing.append(file)
                 continue
@@ -175,7 +215,7 @@ public struct RegistryService: Sendable {
             guard size == file.size else {
                 throw RegistryError(
                     .integrityFailure,
-                    "file '\(file.path)' of version \(number) declares \(file.size) bytes but blob \(file.digest) has \(size)"
+                    "file '\(file.path)' of \(subject) declares \(file.size) bytes but blob \(file.digest) has \(size)"
                 )
             }
             candidates.append(.init(path: file.path, location: blobs.blobURL(file.digest)))
@@ -184,21 +224,21 @@ public struct RegistryService: Sendable {
             let list = missing.prefix(20).map { "\($0.path) (\($0.digest))" }.joined(separator: ", ")
             throw RegistryError(
                 .blobsMissing,
-                "version \(number) of model '\(model)' cannot be committed: \(missing.count) file(s) have no uploaded blob: \(list)\(missing.count > 20 ? ", …" : ""); upload them and commit again",
+                "\(subject) cannot be committed: \(missing.count) file(s) have no uploaded blob: \(list)\(missing.count > 20 ? ", …" : ""); upload them and commit again",
                 details: ["missing": missing.map(\.digest.description).joined(separator: ",")]
             )
         }
         let detected = detector.detect(candidates)
         var format = detected
-        if let declared = version.format {
+        if let declared {
             if declared != .custom, detected != .custom, declared != detected {
                 throw RegistryError.invalid(
-                    "version \(number) of model '\(model)' declares format \(declared.rawValue) but its files are \(detected.rawValue); create the version with format \(detected.rawValue) or custom"
+                    "\(subject) declares format \(declared.rawValue) but its files are \(detected.rawValue); create the version with format \(detected.rawValue) or custom"
                 )
             }
             format = declared
         }
-        return try await metadata.commitVersion(model: model, number: number, format: format, actor: actor)
+        return format
     }
 
     public func failVersion(model: String, number: Int, reason: String, actor: Principal) async throws -> ModelVersion {
@@ -337,7 +377,8 @@ public struct RegistryService: Sendable {
         try await blobs.size(of: digest)
     }
 
-    public func putBlob<Body: AsyncSequence & Sendable>(_ body: Body, expected: Digest) async throws -> StoredBlob
+    /// Streams a blob into the store; with `expected`, content of another digest is refused.
+    public func putBlob<Body: AsyncSequence & Sendable>(_ body: Body, expected: Digest?) async throws -> StoredBlob
     where Body.Element == ByteBuffer {
         let stored = try await blobs.write(body, expected: expected)
         try await metadata.recordBlob(stored.digest, size: stored.size)

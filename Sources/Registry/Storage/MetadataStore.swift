@@ -8,7 +8,7 @@ public import Packager
 ///
 /// The embedded implementation is ``SQLiteMetadataStore``. Errors are ``RegistryError``s; constraint violations are
 /// translated inside the store so that every backend raises the same codes.
-public protocol MetadataStore: AuthStore {
+public protocol MetadataStore: AuthStore, TrackingStore {
     // MARK: Models
     func createModel(name: String, description: String, tags: [String: String], actor: Principal) async throws -> Model
     func model(named name: String) async throws -> Model
@@ -23,9 +23,19 @@ public protocol MetadataStore: AuthStore {
     /// Deletes a model with its versions and aliases. Without `force`, refuses (conflict) while an alias or the
     /// Staging/Production stage points into it.
     func deleteModel(named name: String, force: Bool, expectedRevision: Int64?, actor: Principal) async throws
+    /// Gives a model a new name; its versions, aliases and history stay with it.
+    func renameModel(named name: String, to newName: String, actor: Principal) async throws -> Model
 
     // MARK: Versions
     func createVersion(model: String, _ version: NewVersion, actor: Principal) async throws -> ModelVersion
+    /// Creates a version and, with a format, commits it (READY) in the same transaction: for versions whose blobs
+    /// are known to be stored. Its events are `version.created` then `version.committed`.
+    func createVersion(
+        model: String,
+        _ version: NewVersion,
+        committedAs format: ModelFormat?,
+        actor: Principal
+    ) async throws -> ModelVersion
     func version(model: String, number: Int) async throws -> ModelVersion
     func version(model: String, label: String) async throws -> ModelVersion
     func version(model: String, alias: String) async throws -> ModelVersion
@@ -41,6 +51,9 @@ public protocol MetadataStore: AuthStore {
         -> ModelVersion
     /// PENDING → READY with the given format. Committing a READY version again returns it unchanged.
     func commitVersion(model: String, number: Int, format: ModelFormat, actor: Principal) async throws -> ModelVersion
+    /// Deletes one version with its files' entries, metadata and the aliases pointing to it (the number is not
+    /// reused). The blobs stay in the store.
+    func deleteVersion(model: String, number: Int, actor: Principal) async throws
     /// PENDING → FAILED with a reason.
     func failVersion(model: String, number: Int, reason: String, actor: Principal) async throws -> ModelVersion
 

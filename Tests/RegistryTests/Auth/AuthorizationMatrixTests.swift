@@ -10,7 +10,13 @@ import Testing
 
 /// Every route of ``AccessPolicy`` × every kind of caller: 401 without a valid token, 403 when the token may not do
 /// it, anything else when it may. Each route runs against its own registry with real fixtures (a model `vision-a`
-/// with READY and PENDING versions, a stage, an alias, blobs, upload sessions), so the allowed requests succeed.
+/// with READY and PENDING versions, a stage, an alias, blobs, upload sessions, and an MLflow experiment with a run,
+/// a logged model and their artifacts), so the allowed requests succeed.
+///
+/// The MLflow routes name their model in the query or body, not in the path: the table asks for a role on some model,
+/// and the handler for the role on the model named. Their requests list those handler checks, so the expectation is
+/// the table's and then the handler's; their 401 and 403 answers are in MLflow's shape
+/// (`{"error_code": "UNAUTHENTICATED" | "PERMISSION_DENIED", "message": …}`).
 @Suite struct AuthorizationMatrixTests {
     /// Who calls: no token, broken tokens, then principals from the least to the most privileged.
     enum Caller: String, CaseIterable, CustomStringConvertible {
@@ -24,6 +30,8 @@ import Testing
         case deviceOfOtherModel
         case readerOfOtherPattern
         case writerOfOtherPattern
+        /// Passes every "some model" check of the table, and no check on `vision-a`: the MLflow handlers' own.
+        case adminOfOtherPattern
         case deviceOfModel
         case reader
         case writer
@@ -55,6 +63,7 @@ import Testing
             case .deviceOfOtherModel: return model == "other-b" ? .reader : nil
             case .readerOfOtherPattern: return other ? .reader : nil
             case .writerOfOtherPattern: return other ? .writer : nil
+            case .adminOfOtherPattern: return other ? .admin : nil
             default: return nil
             }
         }
@@ -82,15 +91,44 @@ import Testing
         }
     }
 
+    /// What a handler checks once the route table let the request through, in order.
+    enum HandlerCheck {
+        /// At least `role` on the model the body or query names.
+        case role(Role, on: String)
+        /// Reader on the registered model a new version's `source` names (`models:/vision-a/1`).
+        case source(String)
+        /// Writer on some model: the experiment tree of the artifact routes, whose reads the table opens to readers
+        /// (for the registry tree).
+        case tracking
+    }
+
+    /// The table's outcome for the caller, then the first handler check it fails.
+    static func expected(_ caller: Caller, route: String, checks: [HandlerCheck] = []) -> Outcome {
+        let byTable = expectedByTable(caller, route: route)
+        guard byTable == .allowed else { return byTable }
+        for check in checks {
+            let outcome: Outcome =
+                switch check {
+                case .role(let role, let model): atLeast(caller.role(on: model), role)
+                case .source(let model):
+                    caller.role(on: model) == nil ? .forbidden("may not read model '\(model)'") : .allowed
+                case .tracking: atLeast(caller.strongestRole, .writer)
+                }
+            if outcome != .allowed { return outcome }
+        }
+        return .allowed
+    }
+
+    static func atLeast(_ held: Role?, _ needed: Role) -> Outcome {
+        guard let held, held >= needed else { return .forbidden("needs \(needed.rawValue)") }
+        return .allowed
+    }
+
     /// What the issue asks of each requirement, for each caller, on the model `vision-a`.
-    static func expected(_ caller: Caller, route: String) -> Outcome {
+    static func expectedByTable(_ caller: Caller, route: String) -> Outcome {
         guard let requirement = AccessPolicy.routes[route] else { return .forbidden("no access policy") }
         if requirement == .open { return .allowed }
         guard caller.isAuthenticated else { return .unauthorized }
-        func atLeast(_ held: Role?, _ needed: Role) -> Outcome {
-            guard let held, held >= needed else { return .forbidden("needs \(needed.rawValue)") }
-            return .allowed
-        }
         switch requirement {
         case .open, .authenticated:
             return .allowed
@@ -101,8 +139,6 @@ import Testing
         case .model(let role):
             return atLeast(caller.role(on: "vision-a"), role)
         case .someModel(let role):
-            // Creating a model also needs the role on the name in the body.
-            if route == "POST /api/v1/models" { return atLeast(caller.role(on: "vision-new"), role) }
             // The fixture's upload sessions were started by the admin: to any other writer they do not exist.
             if route.contains("/api/v1/uploads/{id}"), atLeast(caller.strongestRole, role) == .allowed {
                 return caller == .admin ? .allowed : .hidden
@@ -131,28 +167,54 @@ import Testing
         var freshUpload: String
         /// An upload session holding ``uploadBytes``.
         var filledUpload: String
+        /// The MLflow experiment `training`, its run (metric `loss`, tag `note`, the file `model/model.onnx` in its
+        /// artifacts) and a logged model of that run (tag `stage`, the file `model.onnx`).
+        var experimentID: String
+        var runID: String
+        var loggedModelID: String
+
+        /// `<experiment>/<run>/artifacts`: the run's tree in the MLflow artifact store.
+        var runArtifacts: String { "\(experimentID)/\(runID)/artifacts" }
     }
 
-    struct RouteRequest {
+    struct RouteRequest: CustomStringConvertible {
         var method: HTTPRequest.Method
         var uri: String
         var json: Any?
         var body: ByteBuffer?
         var headers: HTTPFields = [:]
+        /// What the handler checks after the table, on what the request names.
+        var checks: [HandlerCheck]
+        /// The answer of every caller allowed through when it is not a success (a write into the read-only view of
+        /// registered versions is 400); `nil` when the first caller allowed succeeds.
+        var allowedStatus: HTTPResponse.Status?
+        /// For a listing the handler filters: the model the answer names exactly when the caller may read it.
+        var listsOnlyIfReadable: String?
 
         init(
             _ method: HTTPRequest.Method,
             _ uri: String,
             json: Any? = nil,
             body: ByteBuffer? = nil,
-            headers: HTTPFields = [:]
+            headers: HTTPFields = [:],
+            checks: [HandlerCheck] = [],
+            allowedStatus: HTTPResponse.Status? = nil,
+            listsOnlyIfReadable: String? = nil
         ) {
             self.method = method
             self.uri = uri
             self.json = json
             self.body = body
             self.headers = headers
+            self.checks = checks
+            self.allowedStatus = allowedStatus
+            self.listsOnlyIfReadable = listsOnlyIfReadable
         }
+
+        var description: String { "\(method) \(uri)" }
+
+        /// Whether the answers come in MLflow's error shape.
+        var isMLflow: Bool { uri.hasPrefix("/api/2.0/mlflow") || uri.hasPrefix("/api/3.0/mlflow") }
     }
 
     /// A request that succeeds for a caller allowed to make it, for each route of the policy; `nil` for a route this
@@ -175,8 +237,15 @@ import Testing
             return RouteRequest(.put, "/api/v1/principals/victim/roles/victim-%2A", json: ["role": "writer"])
         case "DELETE /api/v1/principals/{principal}/roles/{pattern}":
             return RouteRequest(.delete, "/api/v1/principals/victim/roles/victim-%2A")
-        case "POST /api/v1/models": return RouteRequest(.post, "/api/v1/models", json: ["name": "vision-new"])
-        case "GET /api/v1/models": return RouteRequest(.get, "/api/v1/models")
+        case "POST /api/v1/models":
+            // The body names the model: the handler checks writer on it.
+            return RouteRequest(
+                .post,
+                "/api/v1/models",
+                json: ["name": "vision-new"],
+                checks: [.role(.writer, on: "vision-new")]
+            )
+        case "GET /api/v1/models": return RouteRequest(.get, "/api/v1/models", listsOnlyIfReadable: "vision-a")
         case "GET /api/v1/models/{name}": return RouteRequest(.get, model)
         case "PATCH /api/v1/models/{name}": return RouteRequest(.patch, model, json: ["description": "changed"])
         case "DELETE /api/v1/models/{name}": return RouteRequest(.delete, "\(model)?force=true")
@@ -227,7 +296,302 @@ import Testing
         case "PUT /api/v1/uploads/{id}":
             return RouteRequest(.put, "/api/v1/uploads/\(fixture.filledUpload)?digest=\(uploadBytes.digest)")
         case "DELETE /api/v1/uploads/{id}": return RouteRequest(.delete, "/api/v1/uploads/\(fixture.freshUpload)")
+        default: return mlflowRequest(for: route, fixture)
+        }
+    }
+
+    /// The requests of the MLflow-compatible routes, on `vision-a`, its READY version 1 and the fixture's tracking
+    /// data.
+    static func mlflowRequest(for route: String, _ fixture: Fixture) -> RouteRequest? {
+        let models = "/api/2.0/mlflow/registered-models"
+        let versions = "/api/2.0/mlflow/model-versions"
+        let mlflow = "/api/2.0/mlflow"
+        let artifacts = "/api/2.0/mlflow-artifacts/artifacts"
+        let loggedModel = "\(mlflow)/logged-models/\(fixture.loggedModelID)"
+        let experiment = fixture.experimentID
+        let run = fixture.runID
+        // Each registry handler checks the role on the model its query or body names.
+        func on(_ role: Role, _ model: String = "vision-a") -> [HandlerCheck] { [.role(role, on: model)] }
+        switch route {
+        // Registered models
+        case "POST /api/2.0/mlflow/registered-models/create":
+            return RouteRequest(
+                .post,
+                "\(models)/create",
+                json: ["name": "vision-new"],
+                checks: on(.writer, "vision-new")
+            )
+        case "GET /api/2.0/mlflow/registered-models/get":
+            return RouteRequest(.get, "\(models)/get?name=vision-a", checks: on(.reader))
+        case "POST /api/2.0/mlflow/registered-models/rename":
+            // Admin on the old name, then writer on the new one.
+            return RouteRequest(
+                .post,
+                "\(models)/rename",
+                json: ["name": "vision-a", "new_name": "vision-renamed"],
+                checks: on(.admin) + on(.writer, "vision-renamed")
+            )
+        case "PATCH /api/2.0/mlflow/registered-models/update":
+            return RouteRequest(
+                .patch,
+                "\(models)/update",
+                json: ["name": "vision-a", "description": "changed"],
+                checks: on(.writer)
+            )
+        case "DELETE /api/2.0/mlflow/registered-models/delete":
+            return RouteRequest(.delete, "\(models)/delete", json: ["name": "vision-a"], checks: on(.admin))
+        case "GET /api/2.0/mlflow/registered-models/search":
+            // Lists the models the caller may read.
+            return RouteRequest(
+                .get,
+                "\(models)/search?filter=name+LIKE+%27vision-%25%27",
+                listsOnlyIfReadable: "vision-a"
+            )
+        case "POST /api/2.0/mlflow/registered-models/set-tag":
+            return RouteRequest(
+                .post,
+                "\(models)/set-tag",
+                json: ["name": "vision-a", "key": "team", "value": "changed"],
+                checks: on(.writer)
+            )
+        case "DELETE /api/2.0/mlflow/registered-models/delete-tag":
+            return RouteRequest(
+                .delete,
+                "\(models)/delete-tag",
+                json: ["name": "vision-a", "key": "team"],
+                checks: on(.writer)
+            )
+        case "POST /api/2.0/mlflow/registered-models/alias":
+            return RouteRequest(
+                .post,
+                "\(models)/alias",
+                json: ["name": "vision-a", "alias": "challenger", "version": "1"],
+                checks: on(.promoter)
+            )
+        case "DELETE /api/2.0/mlflow/registered-models/alias":
+            return RouteRequest(
+                .delete,
+                "\(models)/alias",
+                json: ["name": "vision-a", "alias": "champion"],
+                checks: on(.promoter)
+            )
+        case "GET /api/2.0/mlflow/registered-models/alias":
+            return RouteRequest(.get, "\(models)/alias?name=vision-a&alias=champion", checks: on(.reader))
+        case "POST /api/2.0/mlflow/registered-models/get-latest-versions":
+            return RouteRequest(
+                .post,
+                "\(models)/get-latest-versions",
+                json: ["name": "vision-a", "stages": ["Production"]],
+                checks: on(.reader)
+            )
+        case "GET /api/2.0/mlflow/registered-models/get-latest-versions":
+            return RouteRequest(
+                .get,
+                "\(models)/get-latest-versions?name=vision-a&stages=Production",
+                checks: on(.reader)
+            )
+
+        // Model versions
+        case "POST /api/2.0/mlflow/model-versions/create":
+            // From the logged model's artifacts, which any writer may use (tracking is not tied to a model).
+            return RouteRequest(
+                .post,
+                "\(versions)/create",
+                json: [
+                    "name": "vision-a", "source": "models:/\(fixture.loggedModelID)", "model_id": fixture.loggedModelID,
+                ],
+                checks: on(.writer)
+            )
+        case "GET /api/2.0/mlflow/model-versions/get":
+            return RouteRequest(.get, "\(versions)/get?name=vision-a&version=1", checks: on(.reader))
+        case "PATCH /api/2.0/mlflow/model-versions/update":
+            return RouteRequest(
+                .patch,
+                "\(versions)/update",
+                json: ["name": "vision-a", "version": "1", "description": "changed"],
+                checks: on(.writer)
+            )
+        case "DELETE /api/2.0/mlflow/model-versions/delete":
+            return RouteRequest(
+                .delete,
+                "\(versions)/delete",
+                json: ["name": "vision-a", "version": "1"],
+                checks: on(.admin)
+            )
+        case "GET /api/2.0/mlflow/model-versions/search":
+            // Lists the versions of models the caller may read.
+            return RouteRequest(
+                .get,
+                "\(versions)/search?filter=name%3D%27vision-a%27",
+                listsOnlyIfReadable: "vision-a"
+            )
+        case "POST /api/2.0/mlflow/model-versions/set-tag":
+            return RouteRequest(
+                .post,
+                "\(versions)/set-tag",
+                json: ["name": "vision-a", "version": "1", "key": "reviewed", "value": "changed"],
+                checks: on(.writer)
+            )
+        case "DELETE /api/2.0/mlflow/model-versions/delete-tag":
+            return RouteRequest(
+                .delete,
+                "\(versions)/delete-tag",
+                json: ["name": "vision-a", "version": "1", "key": "reviewed"],
+                checks: on(.writer)
+            )
+        case "POST /api/2.0/mlflow/model-versions/transition-stage":
+            return RouteRequest(
+                .post,
+                "\(versions)/transition-stage",
+                json: ["name": "vision-a", "version": "1", "stage": "Staging", "archive_existing_versions": false],
+                checks: on(.promoter)
+            )
+        case "GET /api/2.0/mlflow/model-versions/get-download-uri":
+            return RouteRequest(.get, "\(versions)/get-download-uri?name=vision-a&version=1", checks: on(.reader))
+
+        // Tracking: the table's writer on some model is the whole check.
+        case "GET /api/2.0/mlflow/experiments/get-by-name":
+            return RouteRequest(.get, "\(mlflow)/experiments/get-by-name?experiment_name=training")
+        case "POST /api/2.0/mlflow/experiments/create":
+            return RouteRequest(.post, "\(mlflow)/experiments/create", json: ["name": "tuning"])
+        case "GET /api/2.0/mlflow/experiments/get":
+            return RouteRequest(.get, "\(mlflow)/experiments/get?experiment_id=\(experiment)")
+        case "POST /api/2.0/mlflow/experiments/set-experiment-tag":
+            return RouteRequest(
+                .post,
+                "\(mlflow)/experiments/set-experiment-tag",
+                json: ["experiment_id": experiment, "key": "team", "value": "vision"]
+            )
+        case "POST /api/2.0/mlflow/experiments/search":
+            return RouteRequest(.post, "\(mlflow)/experiments/search", json: ["filter": "name = 'training'"])
+        case "GET /api/2.0/mlflow/experiments/search":
+            return RouteRequest(.get, "\(mlflow)/experiments/search?filter=name+%3D+%27training%27")
+        case "POST /api/2.0/mlflow/runs/create":
+            return RouteRequest(
+                .post,
+                "\(mlflow)/runs/create",
+                json: ["experiment_id": experiment, "run_name": "refit"]
+            )
+        case "GET /api/2.0/mlflow/runs/get":
+            return RouteRequest(.get, "\(mlflow)/runs/get?run_id=\(run)")
+        case "POST /api/2.0/mlflow/runs/update":
+            return RouteRequest(.post, "\(mlflow)/runs/update", json: ["run_id": run, "status": "FINISHED"])
+        case "POST /api/2.0/mlflow/runs/log-parameter":
+            return RouteRequest(
+                .post,
+                "\(mlflow)/runs/log-parameter",
+                json: ["run_id": run, "key": "lr", "value": "0.1"]
+            )
+        case "POST /api/2.0/mlflow/runs/log-metric":
+            return RouteRequest(
+                .post,
+                "\(mlflow)/runs/log-metric",
+                json: ["run_id": run, "key": "loss", "value": 0.25, "timestamp": 1_700_000_001_000, "step": 1]
+            )
+        case "POST /api/2.0/mlflow/runs/log-batch":
+            let metric: [String: Any] = ["key": "accuracy", "value": 0.9, "timestamp": 1_700_000_001_000, "step": 1]
+            return RouteRequest(
+                .post,
+                "\(mlflow)/runs/log-batch",
+                json: [
+                    "run_id": run, "metrics": [metric], "params": [["key": "epochs", "value": "3"]],
+                    "tags": [["key": "phase", "value": "eval"]],
+                ]
+            )
+        case "POST /api/2.0/mlflow/runs/set-tag":
+            return RouteRequest(
+                .post,
+                "\(mlflow)/runs/set-tag",
+                json: ["run_id": run, "key": "note", "value": "changed"]
+            )
+        case "POST /api/2.0/mlflow/runs/delete-tag":
+            return RouteRequest(.post, "\(mlflow)/runs/delete-tag", json: ["run_id": run, "key": "note"])
+        case "POST /api/2.0/mlflow/runs/search":
+            return RouteRequest(.post, "\(mlflow)/runs/search", json: ["experiment_ids": [experiment]])
+        case "POST /api/2.0/mlflow/runs/outputs":
+            return RouteRequest(
+                .post,
+                "\(mlflow)/runs/outputs",
+                json: ["run_id": run, "models": [["model_id": fixture.loggedModelID, "step": 1]]]
+            )
+        case "GET /api/2.0/mlflow/metrics/get-history":
+            return RouteRequest(.get, "\(mlflow)/metrics/get-history?run_id=\(run)&metric_key=loss")
+        case "POST /api/2.0/mlflow/logged-models":
+            return RouteRequest(
+                .post,
+                "\(mlflow)/logged-models",
+                json: ["experiment_id": experiment, "name": "net-2", "source_run_id": run]
+            )
+        case "POST /api/2.0/mlflow/logged-models/search":
+            return RouteRequest(.post, "\(mlflow)/logged-models/search", json: ["experiment_ids": [experiment]])
+        case "GET /api/2.0/mlflow/logged-models/{model_id}":
+            return RouteRequest(.get, loggedModel)
+        case "PATCH /api/2.0/mlflow/logged-models/{model_id}":
+            return RouteRequest(.patch, loggedModel, json: ["status": "LOGGED_MODEL_READY"])
+        case "PATCH /api/2.0/mlflow/logged-models/{model_id}/tags":
+            return RouteRequest(.patch, "\(loggedModel)/tags", json: ["tags": [["key": "owner", "value": "changed"]]])
+        case "DELETE /api/2.0/mlflow/logged-models/{model_id}/tags/{tag_key}":
+            return RouteRequest(.delete, "\(loggedModel)/tags/stage")
+        case "POST /api/2.0/mlflow/logged-models/{model_id}/params":
+            return RouteRequest(.post, "\(loggedModel)/params", json: ["params": [["key": "layers", "value": "4"]]])
+        case "GET /api/3.0/mlflow/server-info":
+            return RouteRequest(.get, "/api/3.0/mlflow/server-info")
+
+        // Artifacts: the registered version's read-only view needs reader on its model (the other tree is in
+        // `otherRequests`).
+        case "GET /api/2.0/mlflow-artifacts/artifacts":
+            return RouteRequest(.get, "\(artifacts)?path=registry/vision-a/1", checks: on(.reader))
+        case "GET /api/2.0/mlflow-artifacts/artifacts/**":
+            return RouteRequest(.get, "\(artifacts)/registry/vision-a/1/model.onnx", checks: on(.reader))
+        case "PUT /api/2.0/mlflow-artifacts/artifacts/**":
+            return RouteRequest(
+                .put,
+                "\(artifacts)/\(fixture.runArtifacts)/notes.txt",
+                body: ByteBuffer(bytes: uploadBytes.bytes),
+                checks: [.tracking]
+            )
+        case "DELETE /api/2.0/mlflow-artifacts/artifacts/**":
+            return RouteRequest(.delete, "\(artifacts)/\(fixture.runArtifacts)/model/model.onnx", checks: [.tracking])
         default: return nil
+        }
+    }
+
+    /// More requests for routes whose handler checks depend on what the request names: the artifact routes serve the
+    /// experiment tree (writer on some model) and the read-only view of registered versions (reader on the model), and
+    /// a version made from another registered model needs reader on that one too.
+    static func otherRequests(for route: String, _ fixture: Fixture) -> [RouteRequest] {
+        let artifacts = "/api/2.0/mlflow-artifacts/artifacts"
+        switch route {
+        case "POST /api/2.0/mlflow/model-versions/create":
+            return [
+                RouteRequest(
+                    .post,
+                    "/api/2.0/mlflow/model-versions/create",
+                    json: ["name": "other-b", "source": "models:/vision-a/1"],
+                    checks: [.role(.writer, on: "other-b"), .source("vision-a")]
+                )
+            ]
+        case "GET /api/2.0/mlflow-artifacts/artifacts":
+            return [
+                RouteRequest(.get, "\(artifacts)?path=\(fixture.runArtifacts)/model", checks: [.tracking]),
+                // The top of the view lists the models the caller may read.
+                RouteRequest(.get, "\(artifacts)?path=registry", listsOnlyIfReadable: "vision-a"),
+            ]
+        case "GET /api/2.0/mlflow-artifacts/artifacts/**":
+            return [RouteRequest(.get, "\(artifacts)/\(fixture.runArtifacts)/model/model.onnx", checks: [.tracking])]
+        case "PUT /api/2.0/mlflow-artifacts/artifacts/**":
+            return [
+                RouteRequest(
+                    .put,
+                    "\(artifacts)/registry/vision-a/1/notes.txt",
+                    body: ByteBuffer(bytes: uploadBytes.bytes),
+                    allowedStatus: .badRequest
+                )
+            ]
+        case "DELETE /api/2.0/mlflow-artifacts/artifacts/**":
+            return [RouteRequest(.delete, "\(artifacts)/registry/vision-a/1/model.onnx", allowedStatus: .badRequest)]
+        default:
+            return []
         }
     }
 
@@ -272,6 +636,7 @@ import Testing
             (.promoter, "pam", "promoter", "vision-*"),
             (.readerOfOtherPattern, "oscar", "reader", "other-*"),
             (.writerOfOtherPattern, "olga", "writer", "other-*"),
+            (.adminOfOtherPattern, "otto", "admin", "other-*"),
         ]
         for (caller, principal, role, pattern) in principals {
             tokens[caller] = try await tokenWithRole(
@@ -324,12 +689,89 @@ import Testing
             ),
             .ok
         )
+
+        // MLflow: tags on vision-a and its version 1, an experiment with a run and a logged model, and their files.
+        let mlflow = try await makeMLflowFixture(client, admin: admin)
         return Fixture(
             authorization: authorization,
             victimTokenID: victim.id,
             freshUpload: freshUpload,
-            filledUpload: filledUpload
+            filledUpload: filledUpload,
+            experimentID: mlflow.experimentID,
+            runID: mlflow.runID,
+            loggedModelID: mlflow.loggedModelID
         )
+    }
+
+    struct MLflowExperimentCreated: Decodable {
+        var experimentId: String
+    }
+
+    struct MLflowRunCreated: Decodable {
+        struct Run: Decodable {
+            struct Info: Decodable { var runId: String }
+            var info: Info
+        }
+        var run: Run
+    }
+
+    struct MLflowLoggedModelCreated: Decodable {
+        struct Model: Decodable {
+            struct Info: Decodable { var modelId: String }
+            var info: Info
+        }
+        var model: Model
+    }
+
+    /// The MLflow part of the fixture, made as the administrator through the MLflow API: the tag `team` on `vision-a`,
+    /// the tag `reviewed` on its version 1, the experiment `training` with a run (metric `loss`, tag `note`, the file
+    /// `model/model.onnx`) and a logged model of the run (tag `stage`, the file `model.onnx`).
+    static func makeMLflowFixture(
+        _ client: APIClient,
+        admin: String
+    ) async throws -> (experimentID: String, runID: String, loggedModelID: String) {
+        let mlflow = "/api/2.0/mlflow"
+        func post(_ path: String, _ json: [String: Any]) async throws -> TestResponse {
+            let response = try await send(client, .post, "\(mlflow)/\(path)", token: admin, json: json)
+            try expectStatus(response, .ok)
+            return response
+        }
+        func putArtifact(_ path: String, _ blob: BlobFixture) async throws {
+            try expectStatus(
+                try await send(
+                    client,
+                    .put,
+                    "/api/2.0/mlflow-artifacts/artifacts/\(path)",
+                    token: admin,
+                    body: ByteBuffer(bytes: blob.bytes)
+                ),
+                .ok
+            )
+        }
+        _ = try await post("registered-models/set-tag", ["name": "vision-a", "key": "team", "value": "vision"])
+        _ = try await post(
+            "model-versions/set-tag",
+            ["name": "vision-a", "version": "1", "key": "reviewed", "value": "yes"]
+        )
+        let experiment = try await post("experiments/create", ["name": "training"])
+            .decode(MLflowExperimentCreated.self).experimentId
+        let run = try await post("runs/create", ["experiment_id": experiment, "run_name": "fit"])
+            .decode(MLflowRunCreated.self).run.info.runId
+        _ = try await post(
+            "runs/log-metric",
+            ["run_id": run, "key": "loss", "value": 0.5, "timestamp": 1_700_000_000_000, "step": 0]
+        )
+        _ = try await post("runs/set-tag", ["run_id": run, "key": "note", "value": "first"])
+        try await putArtifact("\(experiment)/\(run)/artifacts/model/model.onnx", modelBlob)
+        let model = try await post(
+            "logged-models",
+            [
+                "experiment_id": experiment, "name": "net", "source_run_id": run,
+                "tags": [["key": "stage", "value": "dev"]],
+            ]
+        ).decode(MLflowLoggedModelCreated.self).model.info.modelId
+        try await putArtifact("\(experiment)/models/\(model)/artifacts/model.onnx", modelBlob)
+        return (experiment, run, model)
     }
 
     // MARK: Tests
@@ -339,40 +781,149 @@ import Testing
         try await withAuthRegistry { registry in
             // Given the fixture and a request for the route that succeeds when allowed
             let fixture = try await Self.makeFixture(registry)
-            let request = try #require(Self.request(for: route, fixture), "no request for \(route) in the matrix")
-            var someoneSucceeded = false
-            for caller in Caller.allCases {
-                // When the caller sends it
-                let response = try await send(
-                    registry.client,
-                    request.method,
-                    request.uri,
-                    authorization: fixture.authorization[caller],
-                    json: request.json,
-                    body: request.body,
-                    headers: request.headers
-                )
-                // Then the status is the one its token allows
-                let what = "\(route) as \(caller):"
-                switch Self.expected(caller, route: route) {
-                case .unauthorized:
-                    expectUnauthorized(response, what)
-                case .forbidden(let fragment):
-                    expectForbidden(response, mentioning: [fragment], what)
-                case .hidden:
-                    #expect(response.status == .notFound, "\(what) expected 404, got \(response.status.code)")
-                case .allowed:
-                    #expect(
-                        response.status != .unauthorized && response.status != .forbidden,
-                        "\(what) expected to be allowed, got \(response.status.code) \(response.text)"
+            let primary = try #require(Self.request(for: route, fixture), "no request for \(route) in the matrix")
+            for request in [primary] + Self.otherRequests(for: route, fixture) {
+                var someoneSucceeded = false
+                for caller in Caller.allCases {
+                    // When the caller sends it
+                    let response = try await send(
+                        registry.client,
+                        request.method,
+                        request.uri,
+                        authorization: fixture.authorization[caller],
+                        json: request.json,
+                        body: request.body,
+                        headers: request.headers
                     )
-                    // And the first caller allowed gets through to a real success (the fixture is real)
-                    if !someoneSucceeded {
-                        someoneSucceeded = true
-                        #expect(response.status.code < 400, "\(what) \(response.status.code) \(response.text)")
+                    // Then the status is the one its token allows, in the API's error shape
+                    let what = "\(request) as \(caller):"
+                    switch Self.expected(caller, route: route, checks: request.checks) {
+                    case .unauthorized where request.isMLflow:
+                        Self.expectMLflowError(response, .unauthorized, "UNAUTHENTICATED", what)
+                    case .unauthorized:
+                        expectUnauthorized(response, what)
+                    case .forbidden(let fragment) where request.isMLflow:
+                        Self.expectMLflowError(response, .forbidden, "PERMISSION_DENIED", mentioning: fragment, what)
+                    case .forbidden(let fragment):
+                        expectForbidden(response, mentioning: [fragment], what)
+                    case .hidden:
+                        #expect(response.status == .notFound, "\(what) expected 404, got \(response.status.code)")
+                    case .allowed:
+                        #expect(
+                            response.status != .unauthorized && response.status != .forbidden,
+                            "\(what) expected to be allowed, got \(response.status.code) \(response.text)"
+                        )
+                        if let model = request.listsOnlyIfReadable {
+                            // And a listing shows the model exactly to those who may read it
+                            let readable = caller.role(on: model) != nil
+                            #expect(
+                                response.text.contains("\"\(model)\"") == readable,
+                                "\(what) the answer should \(readable ? "" : "not ")list \(model): \(response.text)"
+                            )
+                        }
+                        if let status = request.allowedStatus {
+                            // And it gets the answer the request has for everyone allowed through
+                            #expect(response.status == status, "\(what) \(response.status.code) \(response.text)")
+                        } else if !someoneSucceeded {
+                            // And the first caller allowed gets through to a real success (the fixture is real)
+                            someoneSucceeded = true
+                            #expect(response.status.code < 400, "\(what) \(response.status.code) \(response.text)")
+                        }
                     }
                 }
             }
+        }
+    }
+
+    /// Checks an error of an MLflow route: the status, exactly MLflow's `{"error_code", "message"}` body (its client
+    /// reads `error_code` into `MlflowException`), the challenge on a 401, and the fragment in the message.
+    static func expectMLflowError(
+        _ response: TestResponse,
+        _ status: HTTPResponse.Status,
+        _ code: String,
+        mentioning fragment: String? = nil,
+        _ what: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        #expect(response.status == status, "\(what) body: \(response.text)", sourceLocation: sourceLocation)
+        #expect(
+            response.headers[.contentType]?.hasPrefix("application/json") == true,
+            "\(what) Content-Type: \(response.headers[.contentType] ?? "none")",
+            sourceLocation: sourceLocation
+        )
+        if status == .unauthorized {
+            #expect(
+                response.headers[.wwwAuthenticate]?.hasPrefix(#"Bearer realm="modelctl""#) == true,
+                "\(what) WWW-Authenticate: \(response.headers[.wwwAuthenticate] ?? "none")",
+                sourceLocation: sourceLocation
+            )
+        }
+        let body = try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any]
+        guard let body, let message = body["message"] as? String else {
+            Issue.record(
+                "\(what) expected an MLflow error body, got '\(response.text)'",
+                sourceLocation: sourceLocation
+            )
+            return
+        }
+        #expect(
+            Set(body.keys) == ["error_code", "message"],
+            "\(what) body: \(response.text)",
+            sourceLocation: sourceLocation
+        )
+        #expect(body["error_code"] as? String == code, "\(what) body: \(response.text)", sourceLocation: sourceLocation)
+        if let fragment {
+            #expect(
+                message.contains(fragment),
+                "\(what) message '\(message)' should mention '\(fragment)'",
+                sourceLocation: sourceLocation
+            )
+        }
+    }
+
+    @Test func anMLflowRenameNeedsAdminOnTheModelAndWriterOnTheNewName() async throws {
+        try await withAuthRegistry { registry in
+            let client = registry.client
+            let admin = registry.adminToken
+            // Given vision-a, and an administrator of vision-* only (the matrix has no caller that holds admin on the
+            // model but not writer on the new name)
+            try await createModel(client, token: admin, "vision-a")
+            let nina = try await tokenWithRole(
+                client,
+                admin: admin,
+                principal: "nina",
+                role: "admin",
+                pattern: "vision-*"
+            )
+            let rename = "/api/2.0/mlflow/registered-models/rename"
+            // When she renames it to a name outside her pattern
+            let away = try await send(
+                client,
+                .post,
+                rename,
+                token: nina,
+                json: ["name": "vision-a", "new_name": "secret-a"]
+            )
+            // Then it is refused for the new name, and the model keeps its name
+            Self.expectMLflowError(
+                away,
+                .forbidden,
+                "PERMISSION_DENIED",
+                mentioning: "model 'secret-a': needs writer",
+                "rename to secret-a:"
+            )
+            try expectStatus(try await send(client, .get, "/api/v1/models/vision-a", token: admin), .ok)
+            #expect(try await send(client, .get, "/api/v1/models/secret-a", token: admin).status == .notFound)
+            // When she renames it within her pattern, it is renamed
+            let within = try await send(
+                client,
+                .post,
+                rename,
+                token: nina,
+                json: ["name": "vision-a", "new_name": "vision-b"]
+            )
+            #expect(within.status == .ok, "\(within.status.code) \(within.text)")
+            try expectStatus(try await send(client, .get, "/api/v1/models/vision-b", token: admin), .ok)
         }
     }
 
@@ -409,6 +960,23 @@ import Testing
                 expectUnauthorized(anonymous, "\(method) \(uri) without a token:")
                 expectUnauthorized(badToken, "\(method) \(uri) with an unknown token:")
                 expectError(admin, .notFound, "not_found")
+            }
+        }
+    }
+
+    @Test func anUnknownMLflowRouteIs401WithoutATokenAnd404WithOneInMLflowsShape() async throws {
+        try await withAuthRegistry { registry in
+            let client = registry.client
+            // Given an MLflow path this registry does not serve, and a served one with another method
+            for (method, uri) in [
+                (HTTPRequest.Method.get, "/api/2.0/mlflow/traces/search"), (.put, "/api/2.0/mlflow/runs/get"),
+            ] {
+                // When asked without a token and with the admin token
+                let anonymous = try await send(client, method, uri, authorization: nil)
+                let admin = try await send(client, method, uri, token: registry.adminToken)
+                // Then the route is not revealed before the token is checked, and both answers are MLflow's
+                Self.expectMLflowError(anonymous, .unauthorized, "UNAUTHENTICATED", "\(method) \(uri) without a token:")
+                Self.expectMLflowError(admin, .notFound, "ENDPOINT_NOT_FOUND", "\(method) \(uri) as admin:")
             }
         }
     }

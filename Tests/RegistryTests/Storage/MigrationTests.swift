@@ -39,10 +39,12 @@ import Testing
             #expect(try database.isFullyMigrated())
             #expect(
                 try database.tableNames() == [
-                    "aliases", "audit_events", "auth_events", "blob_holders", "blobs", "device_models", "model_tags",
-                    "models",
-                    "principals", "role_bindings", "tokens", "version_files", "version_metrics", "version_params",
-                    "version_tags", "versions",
+                    "aliases", "audit_events", "auth_events", "blob_holders", "blobs", "device_models",
+                    "mlflow_artifacts", "mlflow_experiment_tags", "mlflow_experiments", "mlflow_logged_model_params",
+                    "mlflow_logged_model_tags", "mlflow_logged_models", "mlflow_run_metrics", "mlflow_run_outputs",
+                    "mlflow_run_params", "mlflow_run_tags", "mlflow_runs", "model_tags", "models", "principals",
+                    "role_bindings", "tokens", "version_files", "version_metrics", "version_params", "version_tags",
+                    "versions",
                 ]
             )
             let journal = try await database.writer.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }

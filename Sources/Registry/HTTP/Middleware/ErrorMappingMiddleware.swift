@@ -41,7 +41,9 @@ struct ErrorMappingMiddleware<Context: RequestContext>: RouterMiddleware {
         let message = error.body ?? "\(error.status.code) \(error.status.reasonPhrase)"
         switch error.status {
         case .notFound:
-            return RegistryError.notFound("no route for \(request.method) \(request.uri.path)")
+            let message = "no route for \(request.method) \(request.uri.path)"
+            guard MLflowError.isMLflowPath(request.uri.path) else { return RegistryError.notFound(message) }
+            return RegistryError(.notFound, message, details: [MLflowError.codeOverride: "ENDPOINT_NOT_FOUND"])
         case .contentTooLarge:
             return RegistryError(.bodyTooLarge, "the JSON body is larger than the 1 MiB accepted")
         case .unprocessableContent, .badRequest:

@@ -4,10 +4,15 @@ import GRDB
 extension SQLiteMetadataStore {
     public func history(model name: String, limit: Int, beforeID: Int64?) async throws -> [AuditEvent] {
         try await read { db in
-            // By name, so the history of a deleted model (and of earlier models of the same name) stays readable.
+            // By name, so the history of a deleted model (and of earlier models of the same name) stays readable,
+            // and by id for the model that has the name now, so a renamed model keeps its events from before.
             let rows = try Row.fetchAll(
                 db,
-                sql: "SELECT * FROM audit_events WHERE model_name = ? AND id < ? ORDER BY id DESC LIMIT ?",
+                sql: """
+                    SELECT * FROM audit_events
+                    WHERE (model_name = ?1 OR model_id = (SELECT id FROM models WHERE name = ?1)) AND id < ?2
+                    ORDER BY id DESC LIMIT ?3
+                    """,
                 arguments: [name, beforeID ?? Int64.max, limit]
             )
             if rows.isEmpty, beforeID == nil {

@@ -198,3 +198,57 @@ extension SQLiteMetadataStore {
         return parts.joined(separator: "; ")
     }
 }
+
+extension SQLiteMetadataStore {
+    public func renameModel(named name: String, to newName: String, actor: Principal) async throws -> Model {
+        let now = clock()
+        do {
+            return try await write { db in
+                let model = try Self.modelRow(db, name: name)
+                try db.execute(sql: "UPDATE models SET name = ? WHERE id = ?", arguments: [newName, model.id])
+                let revision = try Self.bumpRevision(db, modelID: model.id, at: now)
+                try Self.appendEvent(
+                    db,
+                    model: ModelRow(id: model.id, name: newName, revision: revision),
+                    kind: .modelRenamed,
+                    from: name,
+                    to: newName,
+                    actor: actor,
+                    revision: revision,
+                    at: now
+                )
+                return try Self.fetchModel(db, id: model.id)
+            }
+        } catch let error as RegistryError where error.code == .alreadyExists {
+            throw RegistryError(.alreadyExists, "cannot rename model '\(name)': model '\(newName)' already exists")
+        }
+    }
+
+    public func deleteVersion(model name: String, number: Int, actor: Principal) async throws {
+        let now = clock()
+        try await write { db in
+            let model = try Self.modelRow(db, name: name)
+            let versionID = try Self.versionID(db, model: model, number: number)
+            let aliases = try String.fetchAll(
+                db,
+                sql: "SELECT alias FROM aliases WHERE version_id = ? ORDER BY alias",
+                arguments: [versionID]
+            )
+            let stage = try String.fetchOne(db, sql: "SELECT stage FROM versions WHERE id = ?", arguments: [versionID])
+            try db.execute(sql: "DELETE FROM versions WHERE id = ?", arguments: [versionID])
+            let revision = try Self.bumpRevision(db, modelID: model.id, at: now)
+            var details = stage.map { "stage \($0)" } ?? ""
+            if !aliases.isEmpty { details += "; aliases removed: " + aliases.joined(separator: ",") }
+            try Self.appendEvent(
+                db,
+                model: model,
+                kind: .versionDeleted,
+                version: number,
+                details: details,
+                actor: actor,
+                revision: revision,
+                at: now
+            )
+        }
+    }
+}

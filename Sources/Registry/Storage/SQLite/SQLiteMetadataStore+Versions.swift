@@ -4,6 +4,15 @@ public import Packager
 
 extension SQLiteMetadataStore {
     public func createVersion(model name: String, _ new: NewVersion, actor: Principal) async throws -> ModelVersion {
+        try await createVersion(model: name, new, committedAs: nil, actor: actor)
+    }
+
+    public func createVersion(
+        model name: String,
+        _ new: NewVersion,
+        committedAs format: ModelFormat?,
+        actor: Principal
+    ) async throws -> ModelVersion {
         let now = clock()
         return try await write { db in
             let model = try Self.modelRow(db, name: name)
@@ -26,12 +35,12 @@ extension SQLiteMetadataStore {
                 sql: """
                     INSERT INTO versions
                         (model_id, number, label, status, format, description, run_id, source, git_commit, dataset_digest,
-                         created_by, created_at, updated_at)
-                    VALUES (?, ?, ?, 'PENDING', ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                         created_by, created_at, updated_at, mlflow_model_id)
+                    VALUES (?, ?, ?, 'PENDING', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     model.id, number, new.label, new.format, new.description, new.lineage.runID, new.lineage.source,
-                    new.lineage.gitCommit, new.lineage.datasetDigest, actor.id, now, now,
+                    new.lineage.gitCommit, new.lineage.datasetDigest, actor.id, now, now, new.lineage.loggedModelID,
                 ]
             )
             let versionID = db.lastInsertedRowID
@@ -65,6 +74,9 @@ extension SQLiteMetadataStore {
                 revision: revision,
                 at: now
             )
+            if let format {
+                try Self.markReady(db, model: model, versionID: versionID, number: number, format: format, actor, now)
+            }
             return try Self.fetchVersion(db, model: model, where: "v.id = ?", [versionID])
         }
     }
@@ -264,24 +276,37 @@ extension SQLiteMetadataStore {
             case .pending, nil:
                 break
             }
-            try db.execute(
-                sql: "UPDATE versions SET status = 'READY', format = ?, updated_at = ? WHERE id = ?",
-                arguments: [format.rawValue, now, versionID]
-            )
-            let revision = try Self.bumpRevision(db, modelID: model.id, at: now)
-            try Self.appendEvent(
-                db,
-                model: model,
-                kind: .versionCommitted,
-                version: number,
-                from: VersionStatus.pending.rawValue,
-                to: VersionStatus.ready.rawValue,
-                actor: actor,
-                revision: revision,
-                at: now
-            )
+            try Self.markReady(db, model: model, versionID: versionID, number: number, format: format, actor, now)
             return try Self.fetchVersion(db, model: model, where: "v.id = ?", [versionID])
         }
+    }
+
+    /// PENDING → READY inside a transaction, with its `version.committed` event.
+    static func markReady(
+        _ db: Database,
+        model: ModelRow,
+        versionID: Int64,
+        number: Int,
+        format: ModelFormat,
+        _ actor: Principal,
+        _ now: Date
+    ) throws {
+        try db.execute(
+            sql: "UPDATE versions SET status = 'READY', format = ?, updated_at = ? WHERE id = ?",
+            arguments: [format.rawValue, now, versionID]
+        )
+        let revision = try Self.bumpRevision(db, modelID: model.id, at: now)
+        try Self.appendEvent(
+            db,
+            model: model,
+            kind: .versionCommitted,
+            version: number,
+            from: VersionStatus.pending.rawValue,
+            to: VersionStatus.ready.rawValue,
+            actor: actor,
+            revision: revision,
+            at: now
+        )
     }
 
     public func failVersion(
@@ -352,7 +377,7 @@ extension SQLiteMetadataStore {
 
     static let versionColumns = """
         v.id, v.number, v.label, v.status, v.stage, v.format, v.run_id, v.source, v.git_commit, v.dataset_digest,
-        v.description, v.failure_reason, v.created_by, v.created_at, v.updated_at
+        v.description, v.failure_reason, v.created_by, v.created_at, v.updated_at, v.mlflow_model_id
         """
 
     /// Loads one version with its files and metadata in three cached statements (version row, files, and the
@@ -417,7 +442,13 @@ extension SQLiteMetadataStore {
             metrics: metrics,
             params: params,
             tags: tags,
-            lineage: Lineage(runID: row[6], source: row[7], gitCommit: row[8], datasetDigest: row[9]),
+            lineage: Lineage(
+                runID: row[6],
+                source: row[7],
+                gitCommit: row[8],
+                datasetDigest: row[9],
+                loggedModelID: row[15]
+            ),
             description: row[10],
             failureReason: row[11],
             createdBy: row[12],

@@ -129,7 +129,12 @@ extension SQLiteMetadataStore {
         return db.lastInsertedRowID
     }
 
-    static func keyValues(_ db: Database, table: String, owner: String, id: Int64) throws -> [String: String] {
+    static func keyValues(
+        _ db: Database,
+        table: String,
+        owner: String,
+        id: some DatabaseValueConvertible
+    ) throws -> [String: String] {
         var result: [String: String] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT key, value FROM \(table) WHERE \(owner) = ?", arguments: [id]) {
             result[row["key"]] = row["value"]
@@ -141,9 +146,9 @@ extension SQLiteMetadataStore {
         _ db: Database,
         table: String,
         owner: String,
-        id: Int64,
+        id: some DatabaseValueConvertible,
         set: [String: String],
-        remove: [String]
+        remove: [String] = []
     )
         throws
     {
