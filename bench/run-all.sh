@@ -2,7 +2,9 @@
 # Runs every modelctl benchmark against a release build and prints a summary.
 #
 # Builds .build-release/release/modelctl first when it is missing (BENCH_REBUILD=1 rebuilds it anyway), then runs
-# bench/blob-transfer.sh, bench/resolve-alias.sh, bench/package.sh and bench/cli-transfer.sh. Results:
+# bench/blob-transfer.sh, bench/resolve-alias.sh, bench/package.sh, bench/cli-transfer.sh and bench/mlflow-compat.sh
+# (the MLflow-compatible API against a real `mlflow server`, installed into bench/mlflow/.venv on its first run; its
+# table is in bench/results/mlflow-compat.txt, not in the summary). Results:
 # bench/results/*.json, *.txt and summary.md (bench/results/ is git-ignored). These are benchmarks, not tests: they
 # report numbers and ratios against baselines measured in the same run (nginx; sha256sum + tar --zstd for packaging;
 # openssl/sha256sum + curl for the CLI's push and pull); the exit status is non-zero only when a benchmark could not
@@ -10,14 +12,14 @@
 #
 # On a shared machine set BENCH_WAIT_QUIET=600: each benchmark then waits (up to that many seconds) for other
 # processes to leave the CPUs idle, waits again between runs, and repeats a wrk run disturbed by other processes.
-# Other knobs: see the headers of blob-transfer.sh, resolve-alias.sh, package.sh and cli-transfer.sh.
+# Other knobs: see the headers of blob-transfer.sh, resolve-alias.sh, package.sh, cli-transfer.sh and mlflow-compat.sh.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ensure_modelctl
 mkdir -p "$RESULTS_DIR"
 rm -f "$RESULTS_DIR"/blob-transfer.* "$RESULTS_DIR"/resolve-alias.* "$RESULTS_DIR"/package.* "$RESULTS_DIR"/summary.md
-rm -f "$RESULTS_DIR"/cli-transfer.*
+rm -f "$RESULTS_DIR"/cli-transfer.* "$RESULTS_DIR"/mlflow-compat.*
 
 log "== bench/blob-transfer.sh =="
 "$BENCH_DIR/blob-transfer.sh" 2>"$RESULTS_DIR/blob-transfer.log"
@@ -27,6 +29,8 @@ log "== bench/package.sh =="
 "$BENCH_DIR/package.sh" 2>"$RESULTS_DIR/package.log"
 log "== bench/cli-transfer.sh =="
 "$BENCH_DIR/cli-transfer.sh" 2>"$RESULTS_DIR/cli-transfer.log"
+log "== bench/mlflow-compat.sh =="
+"$BENCH_DIR/mlflow-compat.sh" 2>"$RESULTS_DIR/mlflow-compat.log"
 
 {
     echo "# modelctl benchmark summary ($(date -u +%Y-%m-%dT%H:%M:%SZ))"
@@ -40,4 +44,6 @@ log "== bench/cli-transfer.sh =="
 echo
 cat "$RESULTS_DIR/summary.md"
 echo
-echo "Details: $RESULTS_DIR/{blob-transfer,resolve-alias,package,cli-transfer}.{txt,json,log}"
+cat "$RESULTS_DIR/mlflow-compat.txt"
+echo
+echo "Details: $RESULTS_DIR/{blob-transfer,resolve-alias,package,cli-transfer,mlflow-compat}.{txt,json,log}"

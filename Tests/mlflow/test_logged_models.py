@@ -8,6 +8,7 @@ import unittest
 import mlflow
 import pandas
 from support import (
+    INVALID_PARAMETER_VALUE,
     IS_MODELCTL,
     RESOURCE_DOES_NOT_EXIST,
     EchoModel,
@@ -121,6 +122,28 @@ class LoggedModelTests(MLflowTestCase):
         tags = self.client.get_logged_model(info.model_id).tags
         self.assertIn("mlflow.modelVersions", tags)
         self.assertIn(name, tags["mlflow.modelVersions"])
+
+    def test_a_logged_model_is_registered_only_once_finalized(self):
+        experiment_id = self.experiment()
+        name = unique("pending")
+        self.client.create_registered_model(name)
+        tree = write_tree(self.path("pending-tree"), seed=4)
+        with mlflow.start_run(experiment_id=experiment_id) as run:
+            logged = self.client.create_logged_model(experiment_id, name="clf", source_run_id=run.info.run_id)
+            self.client.log_model_artifacts(logged.model_id, tree)
+        # While it is pending, neither models:/<model_id> nor runs:/<run>/<name> is a source
+        for source in (f"models:/{logged.model_id}", f"runs:/{run.info.run_id}/clf"):
+            with self.subTest(source=source):
+                error = self.assertMlflowError(
+                    INVALID_PARAMETER_VALUE, self.client.create_model_version, name, source, run_id=run.info.run_id
+                )
+                self.assertIn("finalize", str(error))
+        self.assertEqual(self.client.search_model_versions(f"name = '{name}'"), [])
+        # Once finalized, it is
+        self.client.finalize_logged_model(logged.model_id, "READY")
+        version = self.client.create_model_version(name, f"models:/{logged.model_id}", model_id=logged.model_id)
+        self.assertEqual((version.version, version.status), ("1", "READY"))
+        self.assertSameTree(self.download(f"models:/{name}/1"), tree)
 
     def test_missing_logged_model(self):
         self.assertMlflowError(

@@ -47,6 +47,19 @@ class ModelctlInteropTests(MLflowTestCase):
         self.assertIn("python_model.pkl", os.listdir(stored))
         self.assertSameTree(self.pull(f"{name}@champion"), stored)
 
+    def test_deleting_the_newest_version_makes_the_previous_one_latest(self):
+        name = unique("latest")
+        _, first = self.version_from_files(name, seed=1)
+        self.version_from_files(name, seed=2)
+        self.client.set_registered_model_alias(name, "champion", "2")
+        self.client.delete_model_version(name, "2")
+        # MLflow, modelctl and the v1 API agree that version 1 is now the latest
+        self.assertEqual([v.version for v in self.client.get_latest_versions(name)], ["1"])
+        self.assertSameTree(self.download(f"models:/{name}/latest"), first)
+        self.assertSameTree(self.pull(name), first)
+        shown = json.loads(self.modelctl("show", name, "-O", "json").stdout)
+        self.assertEqual(shown.get("version"), 1, shown)
+
     def test_stage_and_alias_set_by_mlflow_resolve_in_modelctl(self):
         name = unique("resolve")
         self.version_from_files(name, seed=1)

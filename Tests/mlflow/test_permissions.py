@@ -198,6 +198,48 @@ class RoleTests(MLflowTestCase):
             [f"{self.prefix}-renamed"],
         )
 
+    def test_runs_and_logged_models_belong_to_their_creator(self):
+        owner = self.principal([("writer", f"{self.prefix}-*")])
+        other = self.principal([("writer", f"{self.prefix}-*")])
+        experiment = self.experiment()
+        with self.as_token(owner):
+            run, tree = self.run_with_files(experiment_id=experiment, seed=7)
+            run_id = run.info.run_id
+            self.client.log_param(run_id, "lr", "0.1")
+            logged = self.client.create_logged_model(experiment, name="clf", source_run_id=run_id)
+        with self.as_token(other):
+            # Another writer reads them
+            self.assertEqual(self.client.get_run(run_id).data.params, {"lr": "0.1"})
+            self.assertSameTree(self.download(f"{run.info.artifact_uri}/model"), tree)
+            self.assertEqual(self.client.get_logged_model(logged.model_id).name, "clf")
+            # But may not change them, nor log a model of the run
+            self.assertDenied(self.client.log_param, run_id, "x", "1")
+            self.assertDenied(self.client.log_metric, run_id, "loss", 0.5)
+            self.assertDenied(self.client.set_tag, run_id, "k", "v")
+            self.assertDenied(self.client.set_terminated, run_id)
+            self.assertDenied(self.client.log_batch, run_id, params=[mlflow.entities.Param("y", "2")])
+            self.assertDenied(self.client.create_logged_model, experiment, name="mine", source_run_id=run_id)
+            self.assertDenied(self.client.set_logged_model_tags, logged.model_id, {"k": "v"})
+            self.assertDenied(self.client.finalize_logged_model, logged.model_id, "READY")
+            # Nor write their artifacts (the artifact client raises its own error for the 403)
+            extra = self.path("extra.txt")
+            with open(extra, "w") as file:
+                file.write("not yours")
+            with self.assertRaisesRegex(Exception, "403|PERMISSION_DENIED"):
+                self.client.log_artifact(run_id, extra)
+            # While its own run is its own
+            with mlflow.start_run(experiment_id=experiment) as mine:
+                mlflow.log_param("lr", "0.2")
+                mlflow.log_artifact(extra)
+            self.assertEqual(self.client.get_run(mine.info.run_id).data.params, {"lr": "0.2"})
+        self.assertEqual(self.client.get_run(run_id).data.params, {"lr": "0.1"})
+        self.assertSameTree(self.download(f"{run.info.artifact_uri}/model"), tree)
+        self.assertNotIn("extra.txt", [f.path for f in self.client.list_artifacts(run_id)])
+        # The administrator may change them
+        self.client.set_tag(run_id, "reviewed", "yes")
+        self.client.finalize_logged_model(logged.model_id, "READY")
+        self.assertEqual(self.client.get_run(run_id).data.tags.get("reviewed"), "yes")
+
     def test_unauthenticated(self):
         for token in (None, "mctl_0000000000000000_" + "A" * 43, "not-a-token"):
             with self.subTest(token=token), self.as_token(token):

@@ -6,8 +6,9 @@
 -- The logged model a version was registered from (`models:/m-…`), as MLflow reports it.
 ALTER TABLE versions ADD COLUMN mlflow_model_id TEXT;
 
+-- AUTOINCREMENT: artifact paths embed the id, so an id is never given to a second experiment.
 CREATE TABLE mlflow_experiments (
-    id              INTEGER PRIMARY KEY,
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
     name            TEXT    NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 500),
     lifecycle_stage TEXT    NOT NULL DEFAULT 'active' CHECK (lifecycle_stage IN ('active', 'deleted')),
     created_by      TEXT    NOT NULL,
@@ -72,7 +73,7 @@ CREATE TABLE mlflow_logged_models (
     id             TEXT    NOT NULL PRIMARY KEY CHECK (length(id) = 34 AND substr(id, 1, 2) = 'm-'),
     experiment_id  INTEGER NOT NULL REFERENCES mlflow_experiments (id),
     name           TEXT    NOT NULL,
-    source_run_id  TEXT,
+    source_run_id  TEXT    REFERENCES mlflow_runs (id),
     model_type     TEXT,
     status         TEXT    NOT NULL DEFAULT 'LOGGED_MODEL_PENDING'
                    CHECK (status IN ('LOGGED_MODEL_PENDING', 'LOGGED_MODEL_READY', 'LOGGED_MODEL_UPLOAD_FAILED')),

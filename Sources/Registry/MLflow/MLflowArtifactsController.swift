@@ -76,6 +76,7 @@ struct MLflowArtifactsController {
         let path = try Self.artifactPath(request)
         try refuseRegistryView(path)
         try requireTracking(context)
+        try await requireOwner(of: path, context)
         try await mlflow.putArtifact(path: path, body: request.body, actor: context.principal)
         return Response(status: .ok)
     }
@@ -84,6 +85,7 @@ struct MLflowArtifactsController {
         let path = try Self.artifactPath(request)
         try refuseRegistryView(path)
         try requireTracking(context)
+        try await requireOwner(of: path, context)
         _ = try await mlflow.store.deleteArtifacts(path: path)
         return EmptyJSON()
     }
@@ -125,6 +127,37 @@ struct MLflowArtifactsController {
                 "\(identity.described) may not use experiment artifacts: tracking needs writer on at least one model (\(identity.heldRoles))"
             )
         }
+    }
+
+    /// Writes go inside the artifacts of an active run (`<experiment>/<run>/artifacts/…`) or logged model
+    /// (`<experiment>/models/<id>/artifacts/…`), by the principal that created it or an administrator: nobody can
+    /// replace the files another team's training job is about to register.
+    func requireOwner(of path: String, _ context: RegistryRequestContext) async throws {
+        let parts = path.split(separator: "/").map(String.init)
+        let outside = RegistryError.invalid(
+            "artifact path '\(Validation.printable(path))' is not inside a run's or logged model's artifacts: write to <experiment>/<run_id>/artifacts/… or <experiment>/models/<model_id>/artifacts/…"
+        )
+        // The experiment's directory is its id as written (`0`, not `00` or `+0`).
+        guard parts.count >= 4, Int64(parts[0]).map(String.init) == parts[0], let experimentID = Int64(parts[0]) else {
+            throw outside
+        }
+        let owner: String
+        let what: String
+        if parts[1] == "models", parts.count >= 5, parts[3] == "artifacts" {
+            let model = try await mlflow.store.loggedModel(id: parts[2])
+            guard model.experimentID == experimentID else { throw outside }
+            (owner, what) = (model.createdBy, "logged model \(model.id)")
+        } else if parts[2] == "artifacts", MLflowService.isHexID(parts[1]) {
+            let run = try await mlflow.store.run(id: parts[1])
+            guard run.experimentID == experimentID else { throw outside }
+            guard run.lifecycleStage == "active" else {
+                throw RegistryError.invalid("run \(run.id) is deleted: its artifacts cannot change")
+            }
+            (owner, what) = (run.createdBy, "run \(run.id)")
+        } else {
+            throw outside
+        }
+        try MLflowTrackingController.requireOwner(owner, of: what, context)
     }
 
     func refuseRegistryView(_ path: String) throws {

@@ -86,7 +86,8 @@ struct MLflowRegistryController {
         let name = try parameters.required("name")
         let newName = try parameters.required("new_name")
         try context.identity.require(.admin, on: name)
-        try context.identity.require(.writer, on: newName)
+        // The model arrives with its stages and aliases: the same authority is needed on both names.
+        try context.identity.require(.admin, on: newName)
         try Validation.modelName(name)
         try Validation.modelName(newName)
         _ = try await registry.metadata.renameModel(named: name, to: newName, actor: context.principal)
@@ -140,7 +141,7 @@ struct MLflowRegistryController {
         let size = try parameters.maxResults(default: 100, limit: 1000)
         let offset = try parameters.pageOffset()
         let identity = context.identity
-        var models = try await allModels(visibleTo: identity).filter { model in
+        var models = try await candidates(for: filter, visibleTo: identity).filter { model in
             filter.matches { operand in
                 switch operand {
                 case .attribute: .string(model.name)
@@ -467,8 +468,32 @@ struct MLflowRegistryController {
     }
 
     /// Every model the identity may read.
-    func allModels(visibleTo identity: Identity) async throws -> [Model] {
-        var query = ModelQuery(limit: 1000)
+    /// The models a filter can match, read narrowly when it names the model (`name = 'x'`) or a name prefix
+    /// (`name LIKE 'res%'`); the filter itself is applied afterwards.
+    func candidates(for filter: SearchFilter, visibleTo identity: Identity) async throws -> [Model] {
+        for clause in filter.clauses where clause.operand == .attribute("name") {
+            switch (clause.comparator, clause.value) {
+            case (.equal, .string(let name)):
+                guard identity.can(.reader, on: name), (try? Validation.modelName(name)) != nil else { return [] }
+                do {
+                    return [try await registry.model(named: name)]
+                } catch let error as RegistryError where error.code == .notFound {
+                    return []
+                }
+            case (.like, .string(let pattern)):
+                let prefix = pattern.prefix { $0 != "%" && $0 != "_" }
+                if !prefix.isEmpty, pattern.dropFirst(prefix.count) == "%" {
+                    return try await allModels(visibleTo: identity, prefix: String(prefix))
+                }
+            default:
+                break
+            }
+        }
+        return try await allModels(visibleTo: identity)
+    }
+
+    func allModels(visibleTo identity: Identity, prefix: String? = nil) async throws -> [Model] {
+        var query = ModelQuery(namePrefix: prefix, limit: 1000)
         if !identity.hasEverywhere(.reader) {
             query.visibleTo = ModelQuery.Visibility(
                 patterns: identity.isDevice ? [] : identity.bindings.map(\.pattern),

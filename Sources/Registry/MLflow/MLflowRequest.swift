@@ -90,7 +90,7 @@ struct MLflowParameters: Sendable {
         switch value {
         case .null: return nil
         case .string(let text): return text
-        case .number(let number): return number.rounded() == number ? String(Int64(number)) : String(number)
+        case .number(let number): return JSONValue.text(of: number)
         case .bool(let flag): return String(flag)
         case .array, .object:
             throw RegistryError.invalid("Invalid value for parameter '\(name)': expected a string")
@@ -152,7 +152,7 @@ struct MLflowParameters: Sendable {
             switch value {
             case .null: return nil
             case .string(let text): return text
-            case .number(let number): return String(Int64(number))
+            case .number(let number): return JSONValue.text(of: number)
             default: throw RegistryError.invalid("Invalid value for parameter '\(name)': expected strings")
             }
         }
@@ -166,7 +166,7 @@ struct MLflowParameters: Sendable {
             }
             switch object["value"] ?? .null {
             case .string(let text): return (key, text)
-            case .number(let number): return (key, number.rounded() == number ? String(Int64(number)) : String(number))
+            case .number(let number): return (key, JSONValue.text(of: number))
             case .null: return (key, "")
             default:
                 throw RegistryError.invalid(
@@ -213,10 +213,16 @@ enum JSONValue: Equatable, Sendable, Decodable {
         }
     }
 
+    /// A JSON number as text: integers without a fraction (`3`, not `3.0`), anything else (`0.5`, `1e+300`) as Swift
+    /// writes a Double. Never traps: a number outside Int64 is not converted to one.
+    static func text(of number: Double) -> String {
+        Int64(exactly: number).map(String.init) ?? String(number)
+    }
+
     /// The value as an integer (a JSON number or a string of digits, as protobuf's JSON allows for int64).
     var int64: Int64? {
         switch self {
-        case .number(let number): number.rounded() == number ? Int64(exactly: number) : nil
+        case .number(let number): Int64(exactly: number)
         case .string(let text): Int64(text)
         default: nil
         }

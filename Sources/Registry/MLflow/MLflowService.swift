@@ -110,6 +110,7 @@ struct MLflowService: Sendable {
             if !subpath.isEmpty, !subpath.contains("/"),
                 let model = try await store.loggedModel(run: run.id, name: subpath)
             {
+                try Self.requireReady(model, refused)
                 return ResolvedSource(
                     files: try await files(at: model.artifactRoot, source: source),
                     loggedModelID: model.id,
@@ -120,19 +121,22 @@ struct MLflowService: Sendable {
         case "models":
             guard rest.hasPrefix("/"), !rest.hasPrefix("//") else { throw refused("models:/ takes no host") }
             let reference = String(rest.dropFirst()).trimmingTrailingSlashes
-            if reference.hasPrefix("m-") {
+            if reference.hasPrefix("m-"), Self.isHexID(String(reference.dropFirst(2))) {
                 if let modelID, !modelID.isEmpty, modelID != reference {
                     throw refused("it names logged model \(reference) but model_id is \(Validation.printable(modelID))")
                 }
                 let model = try await store.loggedModel(id: reference)
+                try Self.requireReady(model, refused)
                 return ResolvedSource(
                     files: try await files(at: model.artifactRoot, source: source),
                     loggedModelID: model.id,
                     runID: runID ?? model.sourceRunID
                 )
             }
+            // Reader on the named model before anything is looked up: otherwise 404 and 403 tell models apart.
+            let name = String(reference.prefix { $0 != "@" && $0 != "/" })
+            try identity.require(.reader, on: name)
             let version = try await self.version(reference: reference, source: source)
-            try identity.require(.reader, on: version.model)
             guard version.status == .ready else {
                 throw refused("version \(version.number) of model '\(version.model)' is \(version.status.rawValue)")
             }
@@ -143,6 +147,13 @@ struct MLflowService: Sendable {
             )
         default:
             throw refused("scheme '\(Validation.printable(String(scheme)))' is not accepted")
+        }
+    }
+
+    /// A logged model is a source once finalized: its files are then complete.
+    static func requireReady(_ model: LoggedModel, _ refused: (String) -> RegistryError) throws {
+        guard model.status == "LOGGED_MODEL_READY" else {
+            throw refused("logged model \(model.id) is \(model.status): finalize it (LOGGED_MODEL_READY) first")
         }
     }
 

@@ -205,7 +205,7 @@ struct MLflowTrackingController {
         let name = try parameters.string("run_name")
         if let name { try Self.text(name, field: "run_name", maxLength: 250) }
         let run = try await store.updateRun(
-            id: try Self.runID(parameters),
+            id: try await ownedRun(parameters, context),
             status: status,
             endTime: try parameters.int("end_time"),
             name: name
@@ -216,7 +216,7 @@ struct MLflowTrackingController {
     @Sendable func logParameter(_ request: Request, context: RegistryRequestContext) async throws -> EmptyJSON {
         let parameters = try await MLflowParameters.read(request, context: context)
         let param = try Self.param(try parameters.required("key"), try parameters.string("value") ?? "")
-        try await store.logBatch(runID: try Self.runID(parameters), params: [param], metrics: [], tags: [])
+        try await store.logBatch(runID: try await ownedRun(parameters, context), params: [param], metrics: [], tags: [])
         return EmptyJSON()
     }
 
@@ -232,7 +232,12 @@ struct MLflowTrackingController {
             timestamp: try parameters.int("timestamp") ?? Date().millisecondsSince1970,
             step: try parameters.int("step") ?? 0
         )
-        try await store.logBatch(runID: try Self.runID(parameters), params: [], metrics: [metric], tags: [])
+        try await store.logBatch(
+            runID: try await ownedRun(parameters, context),
+            params: [],
+            metrics: [metric],
+            tags: []
+        )
         return EmptyJSON()
     }
 
@@ -265,7 +270,7 @@ struct MLflowTrackingController {
             )
         }
         try await store.logBatch(
-            runID: try Self.runID(parameters),
+            runID: try await ownedRun(parameters, context),
             params: params,
             metrics: metrics,
             tags: try Self.tags(try parameters.keyValues("tags"))
@@ -276,13 +281,16 @@ struct MLflowTrackingController {
     @Sendable func setRunTag(_ request: Request, context: RegistryRequestContext) async throws -> EmptyJSON {
         let parameters = try await MLflowParameters.read(request, context: context)
         let tags = try Self.tags([(try parameters.required("key"), try parameters.string("value") ?? "")])
-        try await store.logBatch(runID: try Self.runID(parameters), params: [], metrics: [], tags: tags)
+        try await store.logBatch(runID: try await ownedRun(parameters, context), params: [], metrics: [], tags: tags)
         return EmptyJSON()
     }
 
     @Sendable func deleteRunTag(_ request: Request, context: RegistryRequestContext) async throws -> EmptyJSON {
         let parameters = try await MLflowParameters.read(request, context: context)
-        try await store.deleteRunTag(runID: try Self.runID(parameters), key: try parameters.required("key"))
+        try await store.deleteRunTag(
+            runID: try await ownedRun(parameters, context),
+            key: try parameters.required("key")
+        )
         return EmptyJSON()
     }
 
@@ -334,7 +342,7 @@ struct MLflowTrackingController {
             }
             return RunOutput(modelID: id, step: object["step"]?.int64 ?? 0)
         }
-        try await store.recordRunOutputs(runID: try Self.runID(parameters), outputs)
+        try await store.recordRunOutputs(runID: try await ownedRun(parameters, context), outputs)
         return EmptyJSON()
     }
 
@@ -380,6 +388,11 @@ struct MLflowTrackingController {
         let modelType = try parameters.string("model_type")
         if let modelType { try Self.text(modelType, field: "model_type", maxLength: 250) }
         let sourceRunID = try parameters.string("source_run_id").flatMap { $0.isEmpty ? nil : $0 }
+        if let sourceRunID {
+            // A logged model of a run resolves `runs:/<run>/<name>`: only the run's owner may add one.
+            let run = try await store.run(id: sourceRunID)
+            try Self.requireOwner(run.createdBy, of: "run \(run.id)", context)
+        }
         let model = try await store.createLoggedModel(
             experimentID: try Self.experimentID(parameters),
             name: name,
@@ -418,7 +431,7 @@ struct MLflowTrackingController {
             )
         }
         let model = try await store.updateLoggedModel(
-            id: try Self.modelID(context),
+            id: try await ownedModel(context),
             status: status,
             setTags: [:],
             removeTags: [],
@@ -430,8 +443,16 @@ struct MLflowTrackingController {
     @Sendable func setLoggedModelTags(_ request: Request, context: RegistryRequestContext) async throws -> EmptyJSON {
         let parameters = try await MLflowParameters.read(request, context: context)
         let tags = try Self.tags(try parameters.keyValues("tags"))
+        // `register_model` records the new version on the logged model (`mlflow.modelVersions`), also when another
+        // principal logged it: that one tag any writer may set; everything else is the owner's.
+        let id: String
+        if !tags.isEmpty, tags.allSatisfy({ $0.0 == "mlflow.modelVersions" }) {
+            id = try await store.loggedModel(id: try Self.modelID(context)).id
+        } else {
+            id = try await ownedModel(context)
+        }
         _ = try await store.updateLoggedModel(
-            id: try Self.modelID(context),
+            id: id,
             status: nil,
             setTags: Dictionary(tags, uniquingKeysWith: { _, last in last }),
             removeTags: [],
@@ -441,7 +462,7 @@ struct MLflowTrackingController {
     }
 
     @Sendable func deleteLoggedModelTag(_ request: Request, context: RegistryRequestContext) async throws -> EmptyJSON {
-        let id = try Self.modelID(context)
+        let id = try await ownedModel(context)
         let key = try context.string("tag_key")
         guard try await store.loggedModel(id: id).tags[key] != nil else {
             throw RegistryError.notFound("logged model \(id) has no tag '\(Validation.printable(key))'")
@@ -459,7 +480,7 @@ struct MLflowTrackingController {
         let parameters = try await MLflowParameters.read(request, context: context)
         let params = try parameters.keyValues("params").map { try Self.param($0.0, $0.1) }
         _ = try await store.updateLoggedModel(
-            id: try Self.modelID(context),
+            id: try await ownedModel(context),
             status: nil,
             setTags: [:],
             removeTags: [],
@@ -536,8 +557,39 @@ struct MLflowTrackingController {
         return id
     }
 
+    /// Only the principal that created a run or logged model (or an administrator) may change it.
+    static func requireOwner(_ owner: String, of what: String, _ context: RegistryRequestContext) throws {
+        let identity = context.identity
+        guard owner == identity.principal.id || identity.isAdministrator else {
+            throw RegistryError(
+                .forbidden,
+                "\(identity.described) may not change \(what): it belongs to \(owner) (or an administrator)"
+            )
+        }
+    }
+
+    /// The run named by the parameters, once the caller is checked to be its owner.
+    func ownedRun(_ parameters: MLflowParameters, _ context: RegistryRequestContext) async throws -> String {
+        let run = try await store.run(id: try Self.runID(parameters))
+        try Self.requireOwner(run.createdBy, of: "run \(run.id)", context)
+        return run.id
+    }
+
+    /// The logged model named by the path, once the caller is checked to be its owner.
+    func ownedModel(_ context: RegistryRequestContext) async throws -> String {
+        let model = try await store.loggedModel(id: try Self.modelID(context))
+        try Self.requireOwner(model.createdBy, of: "logged model \(model.id)", context)
+        return model.id
+    }
+
     static func experimentIDs(_ parameters: MLflowParameters) throws -> [Int64] {
-        try parameters.strings("experiment_ids").map { text -> Int64 in
+        let texts = try parameters.strings("experiment_ids")
+        guard texts.count <= 1000 else {
+            throw RegistryError.invalid(
+                "Invalid value for parameter 'experiment_ids': \(texts.count) ids given, at most 1000 are accepted"
+            )
+        }
+        return try texts.map { text -> Int64 in
             guard let id = Int64(text) else {
                 throw RegistryError.invalid("Invalid experiment id '\(Validation.printable(text))': expected a number")
             }

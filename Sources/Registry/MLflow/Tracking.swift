@@ -46,6 +46,8 @@ public struct Run: Sendable, Equatable {
     public var tags: [String: String]
     /// Logged models the run produced, with the step they were logged at.
     public var outputs: [RunOutput]
+    /// The principal that created the run: only it (or an administrator) may change it or its artifacts.
+    public var createdBy: String
 
     /// `<experiment>/<run>/artifacts`: where the run's artifacts live in the artifact tree.
     public var artifactRoot: String { "\(experimentID)/\(id)/artifacts" }
@@ -74,6 +76,8 @@ public struct LoggedModel: Sendable, Equatable {
     public var updatedAt: Int64
     public var tags: [String: String]
     public var params: [String: String]
+    /// The principal that created it: only it (or an administrator) may change it or its artifacts.
+    public var createdBy: String
 
     /// `<experiment>/models/<id>/artifacts`.
     public var artifactRoot: String { "\(experimentID)/models/\(id)/artifacts" }

@@ -100,6 +100,9 @@ import Testing
         /// Writer on some model: the experiment tree of the artifact routes, whose reads the table opens to readers
         /// (for the registry tree).
         case tracking
+        /// The creator of the run or logged model the request changes, or an administrator (admin on `*`): the
+        /// fixture's run and logged model were created by the administrator, so every other caller is refused.
+        case owner
     }
 
     /// The table's outcome for the caller, then the first handler check it fails.
@@ -113,6 +116,7 @@ import Testing
                 case .source(let model):
                     caller.role(on: model) == nil ? .forbidden("may not read model '\(model)'") : .allowed
                 case .tracking: atLeast(caller.strongestRole, .writer)
+                case .owner: caller == .admin ? .allowed : .forbidden("may not change")
                 }
             if outcome != .allowed { return outcome }
         }
@@ -168,7 +172,8 @@ import Testing
         /// An upload session holding ``uploadBytes``.
         var filledUpload: String
         /// The MLflow experiment `training`, its run (metric `loss`, tag `note`, the file `model/model.onnx` in its
-        /// artifacts) and a logged model of that run (tag `stage`, the file `model.onnx`).
+        /// artifacts) and a finalized logged model of that run (tag `stage`, the file `model.onnx`), all created by the
+        /// administrator.
         var experimentID: String
         var runID: String
         var loggedModelID: String
@@ -324,12 +329,12 @@ import Testing
         case "GET /api/2.0/mlflow/registered-models/get":
             return RouteRequest(.get, "\(models)/get?name=vision-a", checks: on(.reader))
         case "POST /api/2.0/mlflow/registered-models/rename":
-            // Admin on the old name, then writer on the new one.
+            // Admin on the old name and on the new one: the model arrives with its stages and aliases.
             return RouteRequest(
                 .post,
                 "\(models)/rename",
                 json: ["name": "vision-a", "new_name": "vision-renamed"],
-                checks: on(.admin) + on(.writer, "vision-renamed")
+                checks: on(.admin) + on(.admin, "vision-renamed")
             )
         case "PATCH /api/2.0/mlflow/registered-models/update":
             return RouteRequest(
@@ -393,7 +398,7 @@ import Testing
 
         // Model versions
         case "POST /api/2.0/mlflow/model-versions/create":
-            // From the logged model's artifacts, which any writer may use (tracking is not tied to a model).
+            // From the finalized logged model's artifacts, which any writer may use (tracking is not tied to a model).
             return RouteRequest(
                 .post,
                 "\(versions)/create",
@@ -475,18 +480,25 @@ import Testing
         case "GET /api/2.0/mlflow/runs/get":
             return RouteRequest(.get, "\(mlflow)/runs/get?run_id=\(run)")
         case "POST /api/2.0/mlflow/runs/update":
-            return RouteRequest(.post, "\(mlflow)/runs/update", json: ["run_id": run, "status": "FINISHED"])
+            return RouteRequest(
+                .post,
+                "\(mlflow)/runs/update",
+                json: ["run_id": run, "status": "FINISHED"],
+                checks: [.owner]
+            )
         case "POST /api/2.0/mlflow/runs/log-parameter":
             return RouteRequest(
                 .post,
                 "\(mlflow)/runs/log-parameter",
-                json: ["run_id": run, "key": "lr", "value": "0.1"]
+                json: ["run_id": run, "key": "lr", "value": "0.1"],
+                checks: [.owner]
             )
         case "POST /api/2.0/mlflow/runs/log-metric":
             return RouteRequest(
                 .post,
                 "\(mlflow)/runs/log-metric",
-                json: ["run_id": run, "key": "loss", "value": 0.25, "timestamp": 1_700_000_001_000, "step": 1]
+                json: ["run_id": run, "key": "loss", "value": 0.25, "timestamp": 1_700_000_001_000, "step": 1],
+                checks: [.owner]
             )
         case "POST /api/2.0/mlflow/runs/log-batch":
             let metric: [String: Any] = ["key": "accuracy", "value": 0.9, "timestamp": 1_700_000_001_000, "step": 1]
@@ -496,44 +508,64 @@ import Testing
                 json: [
                     "run_id": run, "metrics": [metric], "params": [["key": "epochs", "value": "3"]],
                     "tags": [["key": "phase", "value": "eval"]],
-                ]
+                ],
+                checks: [.owner]
             )
         case "POST /api/2.0/mlflow/runs/set-tag":
             return RouteRequest(
                 .post,
                 "\(mlflow)/runs/set-tag",
-                json: ["run_id": run, "key": "note", "value": "changed"]
+                json: ["run_id": run, "key": "note", "value": "changed"],
+                checks: [.owner]
             )
         case "POST /api/2.0/mlflow/runs/delete-tag":
-            return RouteRequest(.post, "\(mlflow)/runs/delete-tag", json: ["run_id": run, "key": "note"])
+            return RouteRequest(
+                .post,
+                "\(mlflow)/runs/delete-tag",
+                json: ["run_id": run, "key": "note"],
+                checks: [.owner]
+            )
         case "POST /api/2.0/mlflow/runs/search":
             return RouteRequest(.post, "\(mlflow)/runs/search", json: ["experiment_ids": [experiment]])
         case "POST /api/2.0/mlflow/runs/outputs":
             return RouteRequest(
                 .post,
                 "\(mlflow)/runs/outputs",
-                json: ["run_id": run, "models": [["model_id": fixture.loggedModelID, "step": 1]]]
+                json: ["run_id": run, "models": [["model_id": fixture.loggedModelID, "step": 1]]],
+                checks: [.owner]
             )
         case "GET /api/2.0/mlflow/metrics/get-history":
             return RouteRequest(.get, "\(mlflow)/metrics/get-history?run_id=\(run)&metric_key=loss")
         case "POST /api/2.0/mlflow/logged-models":
+            // A logged model of the run resolves `runs:/<run>/net-2`: only the run's owner may add one.
             return RouteRequest(
                 .post,
                 "\(mlflow)/logged-models",
-                json: ["experiment_id": experiment, "name": "net-2", "source_run_id": run]
+                json: ["experiment_id": experiment, "name": "net-2", "source_run_id": run],
+                checks: [.owner]
             )
         case "POST /api/2.0/mlflow/logged-models/search":
             return RouteRequest(.post, "\(mlflow)/logged-models/search", json: ["experiment_ids": [experiment]])
         case "GET /api/2.0/mlflow/logged-models/{model_id}":
             return RouteRequest(.get, loggedModel)
         case "PATCH /api/2.0/mlflow/logged-models/{model_id}":
-            return RouteRequest(.patch, loggedModel, json: ["status": "LOGGED_MODEL_READY"])
+            return RouteRequest(.patch, loggedModel, json: ["status": "LOGGED_MODEL_READY"], checks: [.owner])
         case "PATCH /api/2.0/mlflow/logged-models/{model_id}/tags":
-            return RouteRequest(.patch, "\(loggedModel)/tags", json: ["tags": [["key": "owner", "value": "changed"]]])
+            return RouteRequest(
+                .patch,
+                "\(loggedModel)/tags",
+                json: ["tags": [["key": "owner", "value": "changed"]]],
+                checks: [.owner]
+            )
         case "DELETE /api/2.0/mlflow/logged-models/{model_id}/tags/{tag_key}":
-            return RouteRequest(.delete, "\(loggedModel)/tags/stage")
+            return RouteRequest(.delete, "\(loggedModel)/tags/stage", checks: [.owner])
         case "POST /api/2.0/mlflow/logged-models/{model_id}/params":
-            return RouteRequest(.post, "\(loggedModel)/params", json: ["params": [["key": "layers", "value": "4"]]])
+            return RouteRequest(
+                .post,
+                "\(loggedModel)/params",
+                json: ["params": [["key": "layers", "value": "4"]]],
+                checks: [.owner]
+            )
         case "GET /api/3.0/mlflow/server-info":
             return RouteRequest(.get, "/api/3.0/mlflow/server-info")
 
@@ -544,24 +576,39 @@ import Testing
         case "GET /api/2.0/mlflow-artifacts/artifacts/**":
             return RouteRequest(.get, "\(artifacts)/registry/vision-a/1/model.onnx", checks: on(.reader))
         case "PUT /api/2.0/mlflow-artifacts/artifacts/**":
+            // Writes go into the artifacts of a run or logged model, by its creator (or an administrator).
             return RouteRequest(
                 .put,
                 "\(artifacts)/\(fixture.runArtifacts)/notes.txt",
                 body: ByteBuffer(bytes: uploadBytes.bytes),
-                checks: [.tracking]
+                checks: [.tracking, .owner]
             )
         case "DELETE /api/2.0/mlflow-artifacts/artifacts/**":
-            return RouteRequest(.delete, "\(artifacts)/\(fixture.runArtifacts)/model/model.onnx", checks: [.tracking])
+            return RouteRequest(
+                .delete,
+                "\(artifacts)/\(fixture.runArtifacts)/model/model.onnx",
+                checks: [.tracking, .owner]
+            )
         default: return nil
         }
     }
 
     /// More requests for routes whose handler checks depend on what the request names: the artifact routes serve the
-    /// experiment tree (writer on some model) and the read-only view of registered versions (reader on the model), and
-    /// a version made from another registered model needs reader on that one too.
+    /// experiment tree (writer on some model; writes only into a run's or logged model's artifacts, by its creator)
+    /// and the read-only view of registered versions (reader on the model), a version made from another registered
+    /// model needs reader on that one too, and a logged model of no run needs no run's owner.
     static func otherRequests(for route: String, _ fixture: Fixture) -> [RouteRequest] {
         let artifacts = "/api/2.0/mlflow-artifacts/artifacts"
+        let loggedModelArtifacts = "\(fixture.experimentID)/models/\(fixture.loggedModelID)/artifacts"
         switch route {
+        case "POST /api/2.0/mlflow/logged-models":
+            return [
+                RouteRequest(
+                    .post,
+                    "/api/2.0/mlflow/logged-models",
+                    json: ["experiment_id": fixture.experimentID, "name": "net-3"]
+                )
+            ]
         case "POST /api/2.0/mlflow/model-versions/create":
             return [
                 RouteRequest(
@@ -569,7 +616,23 @@ import Testing
                     "/api/2.0/mlflow/model-versions/create",
                     json: ["name": "other-b", "source": "models:/vision-a/1"],
                     checks: [.role(.writer, on: "other-b"), .source("vision-a")]
-                )
+                ),
+                // Reader on the source's model is checked before it is looked up: a model or version that does not
+                // exist is 404 only to callers who may read it, so 403 and 404 do not tell models apart.
+                RouteRequest(
+                    .post,
+                    "/api/2.0/mlflow/model-versions/create",
+                    json: ["name": "other-b", "source": "models:/vision-gone/1"],
+                    checks: [.role(.writer, on: "other-b"), .source("vision-gone")],
+                    allowedStatus: .notFound
+                ),
+                RouteRequest(
+                    .post,
+                    "/api/2.0/mlflow/model-versions/create",
+                    json: ["name": "other-b", "source": "models:/vision-a/9"],
+                    checks: [.role(.writer, on: "other-b"), .source("vision-a")],
+                    allowedStatus: .notFound
+                ),
             ]
         case "GET /api/2.0/mlflow-artifacts/artifacts":
             return [
@@ -586,10 +649,33 @@ import Testing
                     "\(artifacts)/registry/vision-a/1/notes.txt",
                     body: ByteBuffer(bytes: uploadBytes.bytes),
                     allowedStatus: .badRequest
-                )
+                ),
+                RouteRequest(
+                    .put,
+                    "\(artifacts)/\(loggedModelArtifacts)/notes.txt",
+                    body: ByteBuffer(bytes: uploadBytes.bytes),
+                    checks: [.tracking, .owner]
+                ),
+                // Beside the run's artifacts: 400 for every writer, whoever created the run.
+                RouteRequest(
+                    .put,
+                    "\(artifacts)/\(fixture.experimentID)/\(fixture.runID)/notes.txt",
+                    body: ByteBuffer(bytes: uploadBytes.bytes),
+                    checks: [.tracking],
+                    allowedStatus: .badRequest
+                ),
             ]
         case "DELETE /api/2.0/mlflow-artifacts/artifacts/**":
-            return [RouteRequest(.delete, "\(artifacts)/registry/vision-a/1/model.onnx", allowedStatus: .badRequest)]
+            return [
+                RouteRequest(.delete, "\(artifacts)/registry/vision-a/1/model.onnx", allowedStatus: .badRequest),
+                RouteRequest(.delete, "\(artifacts)/\(loggedModelArtifacts)/model.onnx", checks: [.tracking, .owner]),
+                RouteRequest(
+                    .delete,
+                    "\(artifacts)/\(fixture.experimentID)/\(fixture.runID)",
+                    checks: [.tracking],
+                    allowedStatus: .badRequest
+                ),
+            ]
         default:
             return []
         }
@@ -725,7 +811,8 @@ import Testing
 
     /// The MLflow part of the fixture, made as the administrator through the MLflow API: the tag `team` on `vision-a`,
     /// the tag `reviewed` on its version 1, the experiment `training` with a run (metric `loss`, tag `note`, the file
-    /// `model/model.onnx`) and a logged model of the run (tag `stage`, the file `model.onnx`).
+    /// `model/model.onnx`) and a logged model of the run (tag `stage`, the file `model.onnx`), finalized so that it is a
+    /// version source.
     static func makeMLflowFixture(
         _ client: APIClient,
         admin: String
@@ -771,6 +858,14 @@ import Testing
             ]
         ).decode(MLflowLoggedModelCreated.self).model.info.modelId
         try await putArtifact("\(experiment)/models/\(model)/artifacts/model.onnx", modelBlob)
+        let finalized = try await send(
+            client,
+            .patch,
+            "\(mlflow)/logged-models/\(model)",
+            token: admin,
+            json: ["status": "LOGGED_MODEL_READY"]
+        )
+        try expectStatus(finalized, .ok)
         return (experiment, run, model)
     }
 
@@ -881,7 +976,7 @@ import Testing
         }
     }
 
-    @Test func anMLflowRenameNeedsAdminOnTheModelAndWriterOnTheNewName() async throws {
+    @Test func anMLflowRenameNeedsAdminOnBothNames() async throws {
         try await withAuthRegistry { registry in
             let client = registry.client
             let admin = registry.adminToken
@@ -909,7 +1004,7 @@ import Testing
                 away,
                 .forbidden,
                 "PERMISSION_DENIED",
-                mentioning: "model 'secret-a': needs writer",
+                mentioning: "model 'secret-a': needs admin",
                 "rename to secret-a:"
             )
             try expectStatus(try await send(client, .get, "/api/v1/models/vision-a", token: admin), .ok)

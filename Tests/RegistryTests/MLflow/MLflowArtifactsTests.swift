@@ -6,7 +6,9 @@ import NIOCore
 import TestSupport
 import Testing
 
-/// `/api/2.0/mlflow-artifacts/artifacts`: the artifact proxy on the content-addressed blob store.
+/// `/api/2.0/mlflow-artifacts/artifacts`: the artifact proxy on the content-addressed blob store. Files are written only
+/// inside the artifacts of a run (`<experiment>/<run>/artifacts/…`) or logged model
+/// (`<experiment>/models/<id>/artifacts/…`); who may write there is in ``MLflowOwnershipTests``.
 @Suite struct MLflowArtifactsTests {
     /// Sends `PUT /api/2.0/mlflow-artifacts/artifacts/<path>` over a raw connection with a chunked body (no
     /// Content-Length), `chunkSize` bytes per chunk, each written separately; returns the response head.
@@ -29,8 +31,9 @@ import Testing
     @Test func putThenGetReturnsTheSameBytes() async throws {
         try await withTestRegistry { client in
             // Given a file uploaded to a run's artifacts
+            let root = try await mlflowRunArtifactRoot(client)
             let blob = BlobFixture(count: 10_000, seed: 31)
-            let path = "0/0123456789abcdef0123456789abcdef/artifacts/model/model.pkl"
+            let path = "\(root)/model/model.pkl"
             try await mlflowPutArtifact(client, path, blob.bytes)
             // When it is downloaded
             let download = try await mlflowArtifact(client, .get, path)
@@ -42,23 +45,42 @@ import Testing
             try await mlflowPutArtifact(client, path, replacement.bytes)
             #expect(try await mlflowArtifact(client, .get, path).bytes == replacement.bytes)
             // And an empty file is a file of size 0
-            try await mlflowPutArtifact(client, "0/empty.txt", [])
-            let empty = try await mlflowArtifact(client, .get, "0/empty.txt")
+            try await mlflowPutArtifact(client, "\(root)/empty.txt", [])
+            let empty = try await mlflowArtifact(client, .get, "\(root)/empty.txt")
             try expectStatus(empty, .ok)
             #expect(empty.bytes.isEmpty)
             #expect(
-                try await mlflowListArtifacts(client, "0").contains(
+                try await mlflowListArtifacts(client, root).contains(
                     MLflowFileInfo(path: "empty.txt", isDir: false, fileSize: 0)
                 )
             )
         }
     }
 
+    @Test func aLoggedModelsArtifactsAreWrittenAndReadBack() async throws {
+        try await withTestRegistry { client in
+            // Given a logged model
+            let logged = try await mlflowCreateLoggedModel(client, name: "clf")
+            let root = mlflowArtifactPath(of: logged.info.artifactUri)
+            #expect(root == "0/models/\(logged.info.modelId)/artifacts")
+            // When its model directory is uploaded
+            let files = mlflowModelFiles(seed: 36)
+            try await mlflowUpload(client, files, under: root)
+            // Then every file reads back, and one can be deleted
+            for file in files {
+                #expect(try await mlflowArtifact(client, .get, "\(root)/\(file.path)").bytes == file.blob.bytes)
+            }
+            try expectStatus(try await mlflowArtifact(client, .delete, "\(root)/data"), .ok)
+            #expect(Set(try await mlflowListArtifacts(client, root).map(\.path)) == ["MLmodel", "model.onnx"])
+        }
+    }
+
     @Test func aMultiMebibyteBodyStreamedInChunksReadsBackIdentical() async throws {
         try await withTestRegistry(.live) { client in
-            // Given 5 MiB + 17 bytes of data
+            // Given 5 MiB + 17 bytes of data and a run
             let large = BlobFixture(count: (5 << 20) + 17, seed: 33)
-            let path = "1/fedcba9876543210fedcba9876543210/artifacts/model/weights.bin"
+            let root = try await mlflowRunArtifactRoot(client)
+            let path = "\(root)/model/weights.bin"
             // When it is uploaded with a chunked body in 64 KiB chunks
             let answer = try await putChunked(port: try #require(client.port), path, large.bytes, chunkSize: 64 << 10)
             // Then it is accepted
@@ -68,19 +90,20 @@ import Testing
             try expectStatus(download, .ok)
             #expect(download.body.readableBytes == large.size)
             #expect(sha256Digest(download.bytes) == large.digest)
-            let listed = try await mlflowListArtifacts(client, "1/fedcba9876543210fedcba9876543210/artifacts/model")
+            let listed = try await mlflowListArtifacts(client, "\(root)/model")
             #expect(listed == [MLflowFileInfo(path: "weights.bin", isDir: false, fileSize: Int64(large.size))])
         }
     }
 
     @Test func aMultiMebibyteBodyWithContentLengthReadsBackIdentical() async throws {
         try await withTestRegistry(.live) { client in
-            // Given 3 MiB of data
+            // Given 3 MiB of data and a run
             let large = BlobFixture(count: 3 << 20, seed: 34)
+            let path = "\(try await mlflowRunArtifactRoot(client))/big/data.bin"
             // When it is uploaded with a Content-Length over a live connection
-            try await mlflowPutArtifact(client, "2/big/data.bin", large.bytes)
+            try await mlflowPutArtifact(client, path, large.bytes)
             // Then it downloads with identical bytes
-            let download = try await mlflowArtifact(client, .get, "2/big/data.bin")
+            let download = try await mlflowArtifact(client, .get, path)
             try expectStatus(download, .ok)
             #expect(download.bytes == large.bytes)
         }
@@ -89,7 +112,7 @@ import Testing
     @Test func listingGivesDirectChildrenWithKindAndSize() async throws {
         try await withTestRegistry { client in
             // Given files at several depths of a run's artifacts
-            let root = "3/0123456789abcdef0123456789abcdef/artifacts"
+            let root = try await mlflowRunArtifactRoot(client)
             let files: [(String, Int)] = [
                 ("metrics.json", 40), ("model/MLmodel", 50), ("model/model.onnx", 2000), ("model/data/a.txt", 10),
                 ("model/data/deeper/b.txt", 20),
@@ -130,27 +153,37 @@ import Testing
             // And the directory of a run is not confused with a sibling whose name starts the same
             try await mlflowPutArtifact(client, "\(root)/model-v2/x", [1, 2, 3])
             #expect(try await mlflowListArtifacts(client, "\(root)/model").count == 3)
+            // And the experiment lists the run, the run its artifacts
+            let run = root.split(separator: "/")[1]
+            #expect(try await mlflowListArtifacts(client, "0").contains(MLflowFileInfo(path: String(run), isDir: true)))
+            #expect(
+                try await mlflowListArtifacts(client, "0/\(run)") == [MLflowFileInfo(path: "artifacts", isDir: true)]
+            )
         }
     }
 
+    /// `{root}` stands for the artifacts of a run, where a write would otherwise be accepted.
     @Test(arguments: [
-        "0/../secret", "0/a/../../secret", "../secret", "0/%2e%2e/secret", "0/%2E%2E/secret", "%2e%2e/secret",
-        "0/./secret", "0//secret", "0/a%2F%2E%2E%2Fsecret", "0/a%5Csecret", "0/a%5C..%5Csecret",
+        "{root}/../secret", "{root}/a/../../secret", "../secret", "{root}/%2e%2e/secret", "{root}/%2E%2E/secret",
+        "%2e%2e/secret", "{root}/./secret", "{root}//secret", "{root}/a%2F%2E%2E%2Fsecret", "{root}/a%5Csecret",
+        "{root}/a%5C..%5Csecret",
     ])
-    func traversalInArtifactPathsIsRefused(_ path: String) async throws {
+    func traversalInArtifactPathsIsRefused(_ template: String) async throws {
         try await withTestRegistry { client in
-            // Given an existing artifact next to the path
-            try await mlflowPutArtifact(client, "0/secret", Array("top".utf8))
+            // Given an existing artifact in a run's artifacts
+            let root = try await mlflowRunArtifactRoot(client)
+            try await mlflowPutArtifact(client, "\(root)/secret", Array("top".utf8))
+            let path = template.replacingOccurrences(of: "{root}", with: root)
             // When the path is written, read and deleted
             let put = try await mlflowArtifact(client, .put, path, body: Array("evil".utf8))
             let get = try await mlflowArtifact(client, .get, path)
             let delete = try await mlflowArtifact(client, .delete, path)
             // Then each is 400 INVALID_PARAMETER_VALUE
-            expectMLflowError(put, .badRequest, "INVALID_PARAMETER_VALUE", "PUT \(path)")
-            expectMLflowError(get, .badRequest, "INVALID_PARAMETER_VALUE", "GET \(path)")
-            expectMLflowError(delete, .badRequest, "INVALID_PARAMETER_VALUE", "DELETE \(path)")
+            expectMLflowError(put, .badRequest, "INVALID_PARAMETER_VALUE", "PUT \(template)")
+            expectMLflowError(get, .badRequest, "INVALID_PARAMETER_VALUE", "GET \(template)")
+            expectMLflowError(delete, .badRequest, "INVALID_PARAMETER_VALUE", "DELETE \(template)")
             // And the existing artifact is untouched
-            #expect(try await mlflowArtifact(client, .get, "0/secret").bytes == Array("top".utf8))
+            #expect(try await mlflowArtifact(client, .get, "\(root)/secret").bytes == Array("top".utf8))
         }
     }
 
@@ -161,6 +194,74 @@ import Testing
             let response = try await send(client, .get, "/api/2.0/mlflow-artifacts/artifacts?path=\(segment(path))")
             // Then it is 400 INVALID_PARAMETER_VALUE
             expectMLflowError(response, .badRequest, "INVALID_PARAMETER_VALUE", path)
+        }
+    }
+
+    /// `{run}` stands for a run of experiment 0, `{model}` for a logged model of it: each path is beside, above or in
+    /// another experiment than their artifacts.
+    @Test(arguments: [
+        "x", "0/x", "0/x/y/z", "0/run/artifacts/x", "0/{run}/x", "0/{run}/artifacts", "0/{run}/outputs/x",
+        "1/{run}/artifacts/x", "x/{run}/artifacts/x", "0/{model}/artifacts/x", "0/models/{model}/x",
+        "0/models/{model}/artifacts", "1/models/{model}/artifacts/x",
+        "0/0123456789ABCDEF0123456789ABCDEF/artifacts/x",
+    ])
+    func writesOutsideTheArtifactsOfARunOrLoggedModelAreRefused(_ template: String) async throws {
+        try await withTestRegistry { client in
+            // Given a run and a logged model of experiment 0, each with a file
+            let run = try await mlflowCreateRun(client).info.runId
+            let model = try await mlflowCreateLoggedModel(client).info.modelId
+            try await mlflowPutArtifact(client, "0/\(run)/artifacts/x", [1])
+            try await mlflowPutArtifact(client, "0/models/\(model)/artifacts/x", [2])
+            let path = template.replacingOccurrences(of: "{run}", with: run)
+                .replacingOccurrences(of: "{model}", with: model)
+            // When the path is written and deleted
+            let put = try await mlflowArtifact(client, .put, path, body: Array("elsewhere".utf8))
+            let delete = try await mlflowArtifact(client, .delete, path)
+            // Then both are 400 INVALID_PARAMETER_VALUE naming the path and where writes go
+            for (answer, method) in [(put, "PUT"), (delete, "DELETE")] {
+                expectMLflowError(
+                    answer,
+                    .badRequest,
+                    "INVALID_PARAMETER_VALUE",
+                    mentioning: [path, "<experiment>/<run_id>/artifacts/"],
+                    "\(method) \(template)"
+                )
+            }
+            // And nothing was written there, nor deleted from the artifacts
+            expectMLflowError(try await mlflowArtifact(client, .get, path), .notFound, "RESOURCE_DOES_NOT_EXIST", path)
+            #expect(try await mlflowArtifact(client, .get, "0/\(run)/artifacts/x").bytes == [1])
+            #expect(try await mlflowArtifact(client, .get, "0/models/\(model)/artifacts/x").bytes == [2])
+        }
+    }
+
+    @Test(arguments: ["00", "+0", "-0"])
+    func anExperimentIDSpelledOtherwiseIsNotTheRunsExperiment(_ experiment: String) async throws {
+        try await withTestRegistry { client in
+            // Given a run of experiment 0
+            let run = try await mlflowCreateRun(client).info.runId
+            // When a file is written under `00/<run>/artifacts`, which is not where the run's artifacts are
+            let path = "\(experiment)/\(run)/artifacts/x"
+            let put = try await mlflowArtifact(client, .put, path, body: [1])
+            // Then it should be refused like any path outside the run's artifacts
+            expectMLflowError(put, .badRequest, "INVALID_PARAMETER_VALUE", mentioning: [path])
+            #expect(try await mlflowListArtifacts(client, "0/\(run)/artifacts").isEmpty)
+        }
+    }
+
+    @Test func writesToARunOrLoggedModelThatDoesNotExistAre404() async throws {
+        try await withTestRegistry { client in
+            // Given / When files are written into the artifacts of a run and a logged model that do not exist
+            let run = "0123456789abcdef0123456789abcdef"
+            let model = "m-0123456789abcdef0123456789abcdef"
+            for path in ["0/\(run)/artifacts/x", "0/models/\(model)/artifacts/x"] {
+                let put = try await mlflowArtifact(client, .put, path, body: [1])
+                let delete = try await mlflowArtifact(client, .delete, path)
+                // Then each is 404 RESOURCE_DOES_NOT_EXIST naming the missing id, and nothing was stored
+                let id = path.contains("models") ? model : run
+                expectMLflowError(put, .notFound, "RESOURCE_DOES_NOT_EXIST", mentioning: [id], "PUT \(path)")
+                expectMLflowError(delete, .notFound, "RESOURCE_DOES_NOT_EXIST", mentioning: [id], "DELETE \(path)")
+                expectMLflowError(try await mlflowArtifact(client, .get, path), .notFound, "RESOURCE_DOES_NOT_EXIST")
+            }
         }
     }
 
@@ -184,12 +285,13 @@ import Testing
         try await withTestRegistry { client in
             // Given an artifact of 1000 bytes
             let blob = BlobFixture(count: 1000, seed: 35)
-            try await mlflowPutArtifact(client, "0/range/file.bin", blob.bytes)
+            let path = "\(try await mlflowRunArtifactRoot(client))/range/file.bin"
+            try await mlflowPutArtifact(client, path, blob.bytes)
             // When bytes 100-199 are asked for
             let response = try await send(
                 client,
                 .get,
-                "/api/2.0/mlflow-artifacts/artifacts/0/range/file.bin",
+                "/api/2.0/mlflow-artifacts/artifacts/\(path)",
                 headers: [.range: "bytes=100-199"]
             )
             // Then exactly those bytes come back as a partial response
@@ -201,24 +303,27 @@ import Testing
 
     @Test func aFileCannotBecomeADirectoryNorADirectoryAFile() async throws {
         try await withTestRegistry { client in
-            // Given a file a/b and a file d/e/f
-            try await mlflowPutArtifact(client, "5/a/b", Array("file b".utf8))
-            try await mlflowPutArtifact(client, "5/d/e/f", Array("file f".utf8))
+            // Given a file a/b and a file d/e/f in a run's artifacts
+            let root = try await mlflowRunArtifactRoot(client)
+            try await mlflowPutArtifact(client, "\(root)/a/b", Array("file b".utf8))
+            try await mlflowPutArtifact(client, "\(root)/d/e/f", Array("file f".utf8))
             // When something is uploaded under the file, and a file is uploaded where the directory is
-            let underFile = try await mlflowArtifact(client, .put, "5/a/b/c", body: Array("c".utf8))
-            let deeperUnderFile = try await mlflowArtifact(client, .put, "5/a/b/c/d", body: Array("d".utf8))
-            let overDirectory = try await mlflowArtifact(client, .put, "5/d/e", body: Array("e".utf8))
-            let overParent = try await mlflowArtifact(client, .put, "5/d", body: Array("d".utf8))
+            let underFile = try await mlflowArtifact(client, .put, "\(root)/a/b/c", body: Array("c".utf8))
+            let deeperUnderFile = try await mlflowArtifact(client, .put, "\(root)/a/b/c/d", body: Array("d".utf8))
+            let overDirectory = try await mlflowArtifact(client, .put, "\(root)/d/e", body: Array("e".utf8))
+            let overParent = try await mlflowArtifact(client, .put, "\(root)/d", body: Array("d".utf8))
             // Then each is 409
-            expectMLflowError(underFile, .conflict, "RESOURCE_CONFLICT", mentioning: ["5/a/b"])
-            expectMLflowError(deeperUnderFile, .conflict, "RESOURCE_CONFLICT", mentioning: ["5/a/b"])
-            expectMLflowError(overDirectory, .conflict, "RESOURCE_CONFLICT", mentioning: ["5/d/e"])
-            expectMLflowError(overParent, .conflict, "RESOURCE_CONFLICT", mentioning: ["5/d"])
+            expectMLflowError(underFile, .conflict, "RESOURCE_CONFLICT", mentioning: ["\(root)/a/b"])
+            expectMLflowError(deeperUnderFile, .conflict, "RESOURCE_CONFLICT", mentioning: ["\(root)/a/b"])
+            expectMLflowError(overDirectory, .conflict, "RESOURCE_CONFLICT", mentioning: ["\(root)/d/e"])
+            expectMLflowError(overParent, .conflict, "RESOURCE_CONFLICT", mentioning: ["\(root)/d"])
             // And the tree is as it was
-            #expect(try await mlflowArtifact(client, .get, "5/a/b").bytes == Array("file b".utf8))
-            #expect(try await mlflowArtifact(client, .get, "5/d/e/f").bytes == Array("file f".utf8))
+            #expect(try await mlflowArtifact(client, .get, "\(root)/a/b").bytes == Array("file b".utf8))
+            #expect(try await mlflowArtifact(client, .get, "\(root)/d/e/f").bytes == Array("file f".utf8))
             #expect(
-                try await mlflowListArtifacts(client, "5/a") == [MLflowFileInfo(path: "b", isDir: false, fileSize: 6)]
+                try await mlflowListArtifacts(client, "\(root)/a") == [
+                    MLflowFileInfo(path: "b", isDir: false, fileSize: 6)
+                ]
             )
         }
     }
@@ -226,15 +331,17 @@ import Testing
     @Test func deletingADirectoryRemovesEverythingUnderItAndNothingElse() async throws {
         try await withTestRegistry { client in
             // Given files in a directory, in its subdirectory, and in siblings whose names start the same
-            let kept = ["6/run/dir-x/c", "6/run/dir.x", "6/run/dir0/d", "6/run/dir2/e", "6/run/top.txt"]
-            for path in ["6/run/dir/a", "6/run/dir/sub/b"] + kept {
+            let root = try await mlflowRunArtifactRoot(client)
+            let kept = ["dir-x/c", "dir.x", "dir0/d", "dir2/e", "top.txt"].map { "\(root)/\($0)" }
+            let removed = ["dir/a", "dir/sub/b"].map { "\(root)/\($0)" }
+            for path in removed + kept {
                 try await mlflowPutArtifact(client, path, Array(path.utf8))
             }
             // When the directory is deleted
-            let delete = try await mlflowArtifact(client, .delete, "6/run/dir")
+            let delete = try await mlflowArtifact(client, .delete, "\(root)/dir")
             try expectStatus(delete, .ok)
             // Then its files are gone
-            for path in ["6/run/dir/a", "6/run/dir/sub/b"] {
+            for path in removed {
                 expectMLflowError(
                     try await mlflowArtifact(client, .get, path),
                     .notFound,
@@ -242,41 +349,68 @@ import Testing
                     path
                 )
             }
-            #expect(try await mlflowListArtifacts(client, "6/run/dir").isEmpty)
+            #expect(try await mlflowListArtifacts(client, "\(root)/dir").isEmpty)
             // And the siblings are still there
             for path in kept {
                 #expect(try await mlflowArtifact(client, .get, path).bytes == Array(path.utf8), "\(path)")
             }
             #expect(
-                Set(try await mlflowListArtifacts(client, "6/run").map(\.path))
+                Set(try await mlflowListArtifacts(client, root).map(\.path))
                     == ["dir-x", "dir.x", "dir0", "dir2", "top.txt"]
             )
             // And the path can be used for a file now
-            try await mlflowPutArtifact(client, "6/run/dir", Array("now a file".utf8))
+            try await mlflowPutArtifact(client, "\(root)/dir", Array("now a file".utf8))
+        }
+    }
+
+    @Test func deletingTheArtifactsOfARunKeepsThoseOfItsNeighbours() async throws {
+        try await withTestRegistry { client in
+            // Given two runs, each with a file
+            let first = try await mlflowRunArtifactRoot(client)
+            let second = try await mlflowRunArtifactRoot(client)
+            try await mlflowPutArtifact(client, "\(first)/model/a", [1])
+            try await mlflowPutArtifact(client, "\(second)/model/a", [2])
+            // When the first run's model directory is deleted
+            try expectStatus(try await mlflowArtifact(client, .delete, "\(first)/model"), .ok)
+            // Then only its file is gone
+            expectMLflowError(
+                try await mlflowArtifact(client, .get, "\(first)/model/a"),
+                .notFound,
+                "RESOURCE_DOES_NOT_EXIST"
+            )
+            #expect(try await mlflowArtifact(client, .get, "\(second)/model/a").bytes == [2])
         }
     }
 
     @Test func deletingAFileRemovesOnlyIt() async throws {
         try await withTestRegistry { client in
             // Given two files in a directory
-            try await mlflowPutArtifact(client, "7/d/a", [1])
-            try await mlflowPutArtifact(client, "7/d/b", [2])
+            let directory = "\(try await mlflowRunArtifactRoot(client))/d"
+            try await mlflowPutArtifact(client, "\(directory)/a", [1])
+            try await mlflowPutArtifact(client, "\(directory)/b", [2])
             // When one is deleted
-            try expectStatus(try await mlflowArtifact(client, .delete, "7/d/a"), .ok)
+            try expectStatus(try await mlflowArtifact(client, .delete, "\(directory)/a"), .ok)
             // Then only the other is left
             #expect(
-                try await mlflowListArtifacts(client, "7/d") == [MLflowFileInfo(path: "b", isDir: false, fileSize: 1)]
+                try await mlflowListArtifacts(client, directory) == [
+                    MLflowFileInfo(path: "b", isDir: false, fileSize: 1)
+                ]
             )
-            expectMLflowError(try await mlflowArtifact(client, .get, "7/d/a"), .notFound, "RESOURCE_DOES_NOT_EXIST")
+            expectMLflowError(
+                try await mlflowArtifact(client, .get, "\(directory)/a"),
+                .notFound,
+                "RESOURCE_DOES_NOT_EXIST"
+            )
         }
     }
 
     @Test func readingADirectoryOrAMissingFileIs404() async throws {
         try await withTestRegistry { client in
-            // Given a file in a directory
-            try await mlflowPutArtifact(client, "8/d/a", [1])
-            // When the directory and a missing file are downloaded
-            for path in ["8/d", "8/d/missing", "9/nothing"] {
+            // Given a file in a directory of a run's artifacts
+            let root = try await mlflowRunArtifactRoot(client)
+            try await mlflowPutArtifact(client, "\(root)/d/a", [1])
+            // When the directory, a missing file and a path outside any run are downloaded
+            for path in ["\(root)/d", "\(root)/d/missing", "9/nothing"] {
                 // Then each is 404 RESOURCE_DOES_NOT_EXIST
                 expectMLflowError(
                     try await mlflowArtifact(client, .get, path),
@@ -291,7 +425,7 @@ import Testing
     @Test func artifactsNeedWriterOnSomeModel() async throws {
         try await withAuthRegistry { registry in
             let client = registry.client
-            // Given a reader and a writer of vision-*
+            // Given a reader and a writer of vision-*, and a run of the writer
             let reader = try await tokenWithRole(
                 client,
                 admin: registry.adminToken,
@@ -306,15 +440,27 @@ import Testing
                 role: "writer",
                 pattern: "vision-*"
             )
-            // When each uploads an artifact
-            let byReader = try await mlflowArtifact(client, .put, "0/run/x", body: [1], token: reader)
-            let byWriter = try await mlflowArtifact(client, .put, "0/run/x", body: [1], token: writer)
+            let root = try await mlflowRunArtifactRoot(client, token: writer)
+            // When each uploads an artifact to it
+            let byReader = try await mlflowArtifact(client, .put, "\(root)/x", body: [1], token: reader)
+            let byWriter = try await mlflowArtifact(client, .put, "\(root)/x", body: [1], token: writer)
             // Then the reader is refused and the writer is not
-            expectMLflowError(byReader, .forbidden, "PERMISSION_DENIED")
+            expectMLflowError(byReader, .forbidden, "PERMISSION_DENIED", mentioning: ["writer"])
             try expectStatus(byWriter, .ok)
-            // And the reader cannot read experiment artifacts either
-            let read = try await mlflowArtifact(client, .get, "0/run/x", token: reader)
+            // And the reader cannot read or list experiment artifacts either
+            let read = try await mlflowArtifact(client, .get, "\(root)/x", token: reader)
             expectMLflowError(read, .forbidden, "PERMISSION_DENIED")
+            let listing = try await send(
+                client,
+                .get,
+                "/api/2.0/mlflow-artifacts/artifacts?path=\(root)",
+                token: reader
+            )
+            expectMLflowError(listing, .forbidden, "PERMISSION_DENIED")
+            // And nor delete them
+            let delete = try await mlflowArtifact(client, .delete, "\(root)/x", token: reader)
+            expectMLflowError(delete, .forbidden, "PERMISSION_DENIED")
+            #expect(try await mlflowArtifact(client, .get, "\(root)/x", token: writer).bytes == [1])
         }
     }
 }

@@ -174,6 +174,90 @@ import Testing
         }
     }
 
+    /// `{run}` stands for a run's id. Each number is outside Int64 (JSON allows any magnitude): converting it to one
+    /// used to trap and take the daemon down.
+    @Test(arguments: [
+        ("registered-models/get-latest-versions", #"{"name": 1e300}"#),
+        ("registered-models/get-latest-versions", #"{"name": -1e300}"#),
+        ("registered-models/get-latest-versions", #"{"name": 9223372036854775808}"#),
+        ("registered-models/create", #"{"name": 1e300}"#),
+        ("registered-models/alias", #"{"name": "resnet", "alias": "champion", "version": 1e300}"#),
+        ("model-versions/set-tag", #"{"name": "resnet", "version": 1e19, "key": "k", "value": "v"}"#),
+        ("model-versions/transition-stage", #"{"name": "resnet", "version": -1e300, "stage": "Production"}"#),
+        ("runs/search", #"{"experiment_ids": [1e300]}"#),
+        ("runs/search", #"{"experiment_ids": ["0"], "max_results": -1e300}"#),
+        ("runs/create", #"{"experiment_id": 1e300}"#),
+        ("runs/create", #"{"experiment_id": "0", "start_time": 1e300}"#),
+        ("runs/log-metric", #"{"run_id": "{run}", "key": "k", "value": 1, "timestamp": 1e300, "step": 0}"#),
+        ("runs/log-metric", #"{"run_id": "{run}", "key": "k", "value": 1, "timestamp": 0, "step": -1e300}"#),
+        ("runs/update", #"{"run_id": "{run}", "end_time": 1e300}"#),
+        ("logged-models", #"{"experiment_id": 1e300, "name": "m"}"#),
+    ])
+    func numbersOutsideInt64Are400AndTheServerKeepsAnswering(_ endpoint: String, _ json: String) async throws {
+        try await withTestRegistry(.live) { client in
+            // Given a registered model and a run
+            try await mlflowCreateModel(client, "resnet")
+            let run = try await mlflowCreateRun(client).info.runId
+            // When the body holds a number outside Int64 where an integer or a name is expected
+            let body = json.replacingOccurrences(of: "{run}", with: run)
+            let response = try await send(
+                client,
+                .post,
+                "/api/2.0/mlflow/\(endpoint)",
+                body: ByteBuffer(string: body),
+                headers: [.contentType: "application/json"]
+            )
+            // Then it is a 4xx in MLflow's shape, not a crash or a 5xx
+            #expect((400..<500).contains(response.status.code), "\(endpoint) \(body): \(response.text)")
+            #expect(response.text.contains("error_code"), "\(endpoint) \(body): \(response.text)")
+            // And the server keeps answering
+            #expect(try await mlflowGetModel(client, "resnet").name == "resnet")
+            #expect(try await mlflowGetRun(client, run).info.runId == run)
+        }
+    }
+
+    @Test func numbersOutsideInt64WhereTextIsExpectedAreKeptAsText() async throws {
+        try await withTestRegistry(.live) { client in
+            // Given a run
+            let run = try await mlflowCreateRun(client).info.runId
+            // When a tag and params are logged with numbers for values, one outside Int64, one integral, one not
+            let bodies = [
+                #"{"run_id": "\#(run)", "key": "huge", "value": 1e300}"#,
+                #"{"run_id": "\#(run)", "key": "whole", "value": 3.0}"#,
+            ]
+            for body in bodies {
+                let response = try await send(
+                    client,
+                    .post,
+                    "/api/2.0/mlflow/runs/set-tag",
+                    body: ByteBuffer(string: body),
+                    headers: [.contentType: "application/json"]
+                )
+                try expectStatus(response, .ok)
+            }
+            let batch = try await send(
+                client,
+                .post,
+                "/api/2.0/mlflow/runs/log-batch",
+                body: ByteBuffer(
+                    string:
+                        #"{"run_id": "\#(run)", "params": [{"key": "big", "value": -1e300}, {"key": "half", "value": 0.5}]}"#
+                ),
+                headers: [.contentType: "application/json"]
+            )
+            try expectStatus(batch, .ok)
+            // Then they are stored as text, as Swift writes the number
+            let data = try await mlflowGetRun(client, run).data
+            #expect(data.tags?.contains(MLflowKeyValue(key: "huge", value: "1e+300")) == true, "\(data.tags ?? [])")
+            #expect(data.tags?.contains(MLflowKeyValue(key: "whole", value: "3")) == true, "\(data.tags ?? [])")
+            #expect(
+                Set(data.params ?? []) == [
+                    MLflowKeyValue(key: "big", value: "-1e+300"), MLflowKeyValue(key: "half", value: "0.5"),
+                ]
+            )
+        }
+    }
+
     @Test func v1RoutesKeepTheirOwnErrorShape() async throws {
         try await withTestRegistry { client in
             // Given a model created through the MLflow API

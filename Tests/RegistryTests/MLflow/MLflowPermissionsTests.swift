@@ -276,8 +276,8 @@ import Testing
                 ["name": "vision-a", "new_name": "other-y"],
                 token: callers.modelAdmin
             )
-            // Then it is refused too: the new name needs writer
-            expectMLflowError(outside, .forbidden, "PERMISSION_DENIED", mentioning: ["other-y"])
+            // Then it is refused too: the new name needs admin as well
+            expectMLflowError(outside, .forbidden, "PERMISSION_DENIED", mentioning: ["other-y", "needs admin"])
             // When it renames within its pattern and deletes a version
             let inside = try await mlflow(
                 client,
@@ -306,6 +306,124 @@ import Testing
                 token: callers.modelAdmin
             )
             expectMLflowError(other, .forbidden, "PERMISSION_DENIED")
+        }
+    }
+
+    @Test func renamingNeedsAdminOnTheNewNameNotJustWriter() async throws {
+        try await withFixtures { client, callers in
+            // Given a principal with admin on vision-a and writer on every other vision-* model
+            let vic = try await tokenWithRole(
+                client,
+                admin: callers.admin,
+                principal: "vic",
+                role: "writer",
+                pattern: "vision-*"
+            )
+            try await grantRole(client, admin: callers.admin, principal: "vic", pattern: "vision-a", role: "admin")
+            // When it renames vision-a to vision-b
+            let rename = try await mlflow(
+                client,
+                .post,
+                "registered-models/rename",
+                ["name": "vision-a", "new_name": "vision-b"],
+                token: vic
+            )
+            // Then it is 403 naming the new name and the role it needs there, and vision-a keeps its name
+            expectMLflowError(rename, .forbidden, "PERMISSION_DENIED", mentioning: ["'vision-b'", "needs admin"])
+            #expect(try await v1VersionNumbers(client, model: "vision-a", token: callers.admin) == [2, 1])
+            // And with admin on vision-b as well the rename succeeds
+            try await grantRole(client, admin: callers.admin, principal: "vic", pattern: "vision-b", role: "admin")
+            let allowed = try await mlflow(
+                client,
+                .post,
+                "registered-models/rename",
+                ["name": "vision-a", "new_name": "vision-b"],
+                token: vic
+            )
+            try expectStatus(allowed, .ok)
+        }
+    }
+
+    @Test func devicesGivenARenamedModelKeepItUnderItsNewNameOnly() async throws {
+        try await withFixtures { client, callers in
+            // Given a device given vision-a and one given other-x
+            let camera = try await deviceToken(client, admin: callers.admin, device: "cam-a", models: ["vision-a"])
+                .token
+            let other = try await deviceToken(client, admin: callers.admin, device: "cam-x", models: ["other-x"]).token
+            // When vision-a is renamed to vision-b
+            let rename = try await mlflow(
+                client,
+                .post,
+                "registered-models/rename",
+                ["name": "vision-a", "new_name": "vision-b"],
+                token: callers.admin
+            )
+            try expectStatus(rename, .ok)
+            // Then the device reads the model and its files under the new name
+            try expectStatus(try await send(client, .get, "/api/v1/models/vision-b", token: camera), .ok)
+            let file = try await send(
+                client,
+                .get,
+                "/api/v1/models/vision-b/versions/2/files/model.onnx",
+                token: camera
+            )
+            try expectStatus(file, .ok)
+            #expect(file.bytes == BlobFixture.onnx(seed: 72).bytes)
+            // And the other device is not given it
+            expectForbidden(try await send(client, .get, "/api/v1/models/vision-b", token: other), mentioning: [])
+            // When a new model takes the old name
+            try await createModel(client, token: callers.admin, "vision-a")
+            try await readyVersion(client, token: callers.admin, model: "vision-a", blob: .onnx(seed: 75))
+            // Then the device was not given it: it lost the old name with the rename
+            for path in ["/api/v1/models/vision-a", "/api/v1/models/vision-a/versions/1/files/model.onnx"] {
+                expectForbidden(try await send(client, .get, path, token: camera), mentioning: [], path)
+            }
+            // And it still reads vision-b, and the other device its own model
+            try expectStatus(try await send(client, .get, "/api/v1/models/vision-b", token: camera), .ok)
+            try expectStatus(try await send(client, .get, "/api/v1/models/other-x", token: other), .ok)
+        }
+    }
+
+    @Test func aSourceModelIsCheckedForReaderBeforeItIsLookedUp() async throws {
+        try await withFixtures { client, callers in
+            // Given / When a writer of vision-* copies versions of other-* models that exist and that do not
+            let sources = [
+                "models:/other-x/1", "models:/other-x/9", "models:/other-x", "models:/other-x/Production",
+                "models:/other-x@champion", "models:/other-gone/1", "models:/other-gone", "models:/other-gone@champion",
+            ]
+            var messages: [String] = []
+            for source in sources {
+                let response = try await mlflowPostVersion(
+                    client,
+                    model: "vision-a",
+                    source: source,
+                    token: callers.writer
+                )
+                // Then each is 403 PERMISSION_DENIED naming the model it may not read, whether it exists or not
+                let model = source.contains("gone") ? "other-gone" : "other-x"
+                expectMLflowError(
+                    response,
+                    .forbidden,
+                    "PERMISSION_DENIED",
+                    mentioning: ["may not read model '\(model)'"],
+                    source
+                )
+                let body = try? response.decode(MLflowErrorBody.self)
+                messages.append(body?.message.replacingOccurrences(of: model, with: "MODEL") ?? "")
+            }
+            // And the answers do not tell an existing model or version from a missing one
+            #expect(Set(messages).count == 1, "\(messages)")
+            #expect(try await v1VersionNumbers(client, model: "vision-a", token: callers.admin) == [2, 1])
+            // And to the administrator, who may read them, the missing ones are 404
+            for source in ["models:/other-x/9", "models:/other-gone/1", "models:/other-gone"] {
+                let response = try await mlflowPostVersion(
+                    client,
+                    model: "vision-a",
+                    source: source,
+                    token: callers.admin
+                )
+                expectMLflowError(response, .notFound, "RESOURCE_DOES_NOT_EXIST", source)
+            }
         }
     }
 
@@ -418,6 +536,95 @@ import Testing
             #expect(event.kind == "version.deleted")
             #expect(event.version == 2)
             #expect(event.actor == "anonymous")
+        }
+    }
+
+    @Test func deletingAVersionRecordsTheDeletionOfEachOfItsAliases() async throws {
+        try await withTestRegistry { client in
+            // Given versions 1 and 2, aliases champion and stable on 2 and old on 1
+            try await createModel(client, "resnet")
+            try await readyVersion(client, model: "resnet", seed: 93)
+            try await readyVersion(client, model: "resnet", seed: 94)
+            for (alias, version) in [("champion", 2), ("stable", 2), ("old", 1)] {
+                try expectStatus(try await setAlias(client, model: "resnet", alias: alias, version: version), .ok)
+            }
+            let before = try await history(client, model: "resnet").events.map(\.id).max() ?? 0
+            // When MLflow deletes version 2
+            let response = try await mlflow(
+                client,
+                .delete,
+                "model-versions/delete",
+                ["name": "resnet", "version": "2"]
+            )
+            try expectStatus(response, .ok)
+            // Then the history has an alias.deleted event for each of its aliases, from version 2, and the deletion
+            let events = try await history(client, model: "resnet").events.filter { $0.id > before }
+            let aliasEvents = events.filter { $0.kind == "alias.deleted" }
+            #expect(Set(aliasEvents.compactMap(\.subject)) == ["champion", "stable"])
+            #expect(aliasEvents.count == 2)
+            for event in aliasEvents {
+                #expect(event.version == 2)
+                #expect(event.from == "2")
+                #expect(event.actor == "anonymous")
+            }
+            #expect(events.filter { $0.kind == "version.deleted" }.map(\.version) == [2])
+            #expect(events.count == 3, "\(events.map(\.kind))")
+            // And all three share the revision of the deletion
+            #expect(Set(events.map(\.revision)).count == 1)
+            // And the alias of version 1 is untouched, with no event
+            #expect(!aliasEvents.contains { $0.subject == "old" })
+            let aliases = try await send(client, .get, "/api/v1/models/resnet/aliases")
+            #expect(try aliases.decode(APIAliases.self).aliases == ["old": 1])
+        }
+    }
+
+    @Test func deletingTheNewestVersionMakesThePreviousOneTheLatest() async throws {
+        try await withTestRegistry { client in
+            // Given versions 1, 2 and 3 of resnet, and a model to copy into
+            try await createModel(client, "resnet")
+            var digests: [Int: String] = [:]
+            for number in 1...3 {
+                let version = try await readyVersion(client, model: "resnet", seed: 95 + UInt64(number))
+                digests[number] = version.files[0].digest
+            }
+            try await mlflowCreateModel(client, "copy")
+            func deleteVersion(_ number: Int) async throws {
+                let response = try await mlflow(
+                    client,
+                    .delete,
+                    "model-versions/delete",
+                    ["name": "resnet", "version": String(number)]
+                )
+                try expectStatus(response, .ok)
+            }
+            // When the newest, version 3, is deleted
+            try await deleteVersion(3)
+            // Then version 2 is the latest: in the v1 API, in MLflow's latest versions, and as models:/resnet
+            #expect(try await getModel(client, "resnet").latestVersion == 2)
+            let latest = try await mlflow(client, .get, "registered-models/get-latest-versions", ["name": "resnet"])
+            try expectStatus(latest, .ok)
+            #expect(try latest.decode(MLflowVersionSearchAnswer.self).modelVersions?.map(\.version) == ["2"])
+            let copy = try await mlflowCreateVersion(client, model: "copy", source: "models:/resnet")
+            #expect(copy.version == "1")
+            #expect(try await getVersion(client, model: "copy", version: 1).files.map(\.digest) == [digests[2]])
+            // When a version is added, it is version 4 (numbers are never reused), and the latest
+            let fourth = try await readyVersion(client, model: "resnet", seed: 99)
+            #expect(fourth.version == 4)
+            #expect(try await getModel(client, "resnet").latestVersion == 4)
+            // When a version that is not the newest is deleted, the latest stays
+            try await deleteVersion(2)
+            #expect(try await getModel(client, "resnet").latestVersion == 4)
+            // When the newest is deleted again, the highest remaining number is the latest
+            try await deleteVersion(4)
+            #expect(try await getModel(client, "resnet").latestVersion == 1)
+            // When the last version is deleted, there is no latest, and models:/resnet names nothing
+            try await deleteVersion(1)
+            #expect(try await getModel(client, "resnet").latestVersion == nil)
+            let none = try await mlflowPostVersion(client, model: "copy", source: "models:/resnet")
+            expectMLflowError(none, .notFound, "RESOURCE_DOES_NOT_EXIST", mentioning: ["resnet"])
+            // And the next version is 5
+            #expect(try await readyVersion(client, model: "resnet", seed: 100).version == 5)
+            #expect(try await getModel(client, "resnet").latestVersion == 5)
         }
     }
 }

@@ -18,7 +18,7 @@ struct MLflowErrorBody: Decodable {
     var message: String
 }
 
-struct MLflowKeyValue: Decodable, Equatable {
+struct MLflowKeyValue: Decodable, Hashable {
     var key: String
     var value: String?
 }
@@ -321,13 +321,25 @@ func mlflowCreateRun(
     return try response.decode(MLflowRunAnswer.self, sourceLocation: sourceLocation).run
 }
 
+/// A new run of `token` in experiment `0`; returns the artifact path of its artifacts (`0/<run>/artifacts`). Artifacts
+/// are written only there and under a logged model's artifacts, by whoever created the run or an administrator.
+func mlflowRunArtifactRoot(
+    _ client: APIClient,
+    token: String? = nil,
+    sourceLocation: SourceLocation = #_sourceLocation
+) async throws -> String {
+    let run = try await mlflowCreateRun(client, token: token, sourceLocation: sourceLocation)
+    return mlflowArtifactPath(of: run.info.artifactUri)
+}
+
 /// `runs/get`; it must answer 200.
 func mlflowGetRun(
     _ client: APIClient,
     _ runID: String,
+    token: String? = nil,
     sourceLocation: SourceLocation = #_sourceLocation
 ) async throws -> MLflowRun {
-    let response = try await mlflow(client, .get, "runs/get", ["run_id": runID])
+    let response = try await mlflow(client, .get, "runs/get", ["run_id": runID], token: token)
     try expectStatus(response, .ok, sourceLocation: sourceLocation)
     return try response.decode(MLflowRunAnswer.self, sourceLocation: sourceLocation).run
 }
@@ -338,13 +350,32 @@ func mlflowCreateLoggedModel(
     experimentID: String = "0",
     name: String = "model",
     sourceRunID: String? = nil,
+    token: String? = nil,
     sourceLocation: SourceLocation = #_sourceLocation
 ) async throws -> MLflowLoggedModel {
     var parameters: [String: Any] = ["experiment_id": experimentID, "name": name]
     if let sourceRunID { parameters["source_run_id"] = sourceRunID }
-    let response = try await mlflow(client, .post, "logged-models", parameters)
+    let response = try await mlflow(client, .post, "logged-models", parameters, token: token)
     try expectStatus(response, .ok, sourceLocation: sourceLocation)
     return try response.decode(MLflowLoggedModelAnswer.self, sourceLocation: sourceLocation).model
+}
+
+/// `PATCH logged-models/<id>` to `LOGGED_MODEL_READY`; it must answer 200. Only a finalized logged model is a version
+/// source.
+func mlflowFinalizeLoggedModel(
+    _ client: APIClient,
+    _ modelID: String,
+    token: String? = nil,
+    sourceLocation: SourceLocation = #_sourceLocation
+) async throws {
+    let response = try await mlflow(
+        client,
+        .patch,
+        "logged-models/\(modelID)",
+        ["model_id": modelID, "status": "LOGGED_MODEL_READY"],
+        token: token
+    )
+    try expectStatus(response, .ok, sourceLocation: sourceLocation)
 }
 
 // MARK: Artifact fixtures

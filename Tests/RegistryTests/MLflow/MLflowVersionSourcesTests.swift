@@ -152,11 +152,12 @@ import Testing
 
     @Test func aRunsURINamingALoggedModelOfTheRunHasItsFiles() async throws {
         try await withTestRegistry { client in
-            // Given a run that logged a model "clf" outside its artifacts, as MLflow 3 does
+            // Given a run that logged a model "clf" outside its artifacts, as MLflow 3 does, and finalized it
             let run = try await mlflowCreateRun(client)
             let logged = try await mlflowCreateLoggedModel(client, name: "clf", sourceRunID: run.info.runId)
             let files = mlflowModelFiles(seed: 5)
             try await mlflowUpload(client, files, under: mlflowArtifactPath(of: logged.info.artifactUri))
+            try await mlflowFinalizeLoggedModel(client, logged.info.modelId)
             try await mlflowCreateModel(client, "resnet")
             // When a version is created from runs:/<run>/clf
             let version = try await mlflowCreateVersion(client, model: "resnet", source: "runs:/\(run.info.runId)/clf")
@@ -164,6 +165,77 @@ import Testing
             #expect(version.modelId == logged.info.modelId)
             #expect(version.runId == run.info.runId)
             try await expectV1Version(client, model: "resnet", version: 1, files: files)
+        }
+    }
+
+    @Test func aLoggedModelIsASourceOnlyOnceFinalized() async throws {
+        try await withTestRegistry { client in
+            // Given a logged model "clf" of a run with its files uploaded, still pending
+            let run = try await mlflowCreateRun(client).info.runId
+            let logged = try await mlflowCreateLoggedModel(client, name: "clf", sourceRunID: run)
+            let id = logged.info.modelId
+            let files = mlflowModelFiles(seed: 10)
+            try await mlflowUpload(client, files, under: mlflowArtifactPath(of: logged.info.artifactUri))
+            try await mlflowCreateModel(client, "resnet")
+            // When versions are created from models:/<id> and from runs:/<run>/clf
+            let sources = ["models:/\(id)", "runs:/\(run)/clf"]
+            for source in sources {
+                let response = try await mlflowPostVersion(client, model: "resnet", source: source)
+                // Then each is 400 INVALID_PARAMETER_VALUE naming the source, the status and what to do
+                expectMLflowError(
+                    response,
+                    .badRequest,
+                    "INVALID_PARAMETER_VALUE",
+                    mentioning: [source, id, "LOGGED_MODEL_PENDING", "finalize"],
+                    source
+                )
+            }
+            #expect(try await v1VersionNumbers(client, model: "resnet") == [])
+            // And a failed logged model is refused the same way
+            let failed = try await mlflow(
+                client,
+                .patch,
+                "logged-models/\(id)",
+                ["status": "LOGGED_MODEL_UPLOAD_FAILED"]
+            )
+            try expectStatus(failed, .ok)
+            let fromFailed = try await mlflowPostVersion(client, model: "resnet", source: sources[0])
+            expectMLflowError(fromFailed, .badRequest, "INVALID_PARAMETER_VALUE", mentioning: ["finalize"])
+            // When it is finalized
+            try await mlflowFinalizeLoggedModel(client, id)
+            // Then both sources give a version with its files
+            for (number, source) in sources.enumerated() {
+                let version = try await mlflowCreateVersion(client, model: "resnet", source: source)
+                #expect(version.modelId == id, "\(source)")
+                try await expectV1Version(client, model: "resnet", version: number + 1, files: files)
+            }
+        }
+    }
+
+    @Test func aRegisteredModelWhoseNameStartsWithMDashIsNotALoggedModel() async throws {
+        try await withTestRegistry { client in
+            // Given a registered model m-detector with version 1 (in Production, alias champion) made from a run
+            let (run, files) = try await runWithModel(client, seed: 11)
+            try await mlflowCreateModel(client, "m-detector")
+            try await mlflowCreateVersion(client, model: "m-detector", source: "runs:/\(run.info.runId)/model")
+            try expectStatus(try await setStage(client, model: "m-detector", version: 1, stage: "Production"), .ok)
+            try expectStatus(try await setAlias(client, model: "m-detector", alias: "champion", version: 1), .ok)
+            try await mlflowCreateModel(client, "copy")
+            // When versions of copy are created from models:/m-detector/1, its stage, its alias and its latest
+            let sources = [
+                "models:/m-detector/1", "models:/m-detector/Production", "models:/m-detector@champion",
+                "models:/m-detector",
+            ]
+            for (number, source) in sources.enumerated() {
+                let copy = try await mlflowCreateVersion(client, model: "copy", source: source)
+                // Then each is a copy of the registered version, naming no logged model
+                #expect(copy.status == "READY", "\(source)")
+                #expect(copy.modelId == nil || copy.modelId == "", "\(source): \(copy.modelId ?? "")")
+                try await expectV1Version(client, model: "copy", version: number + 1, files: files)
+            }
+            // And a version of a model m-… that does not exist is 404 naming it, not a logged model lookup
+            let missing = try await mlflowPostVersion(client, model: "copy", source: "models:/m-ghost/1")
+            expectMLflowError(missing, .notFound, "RESOURCE_DOES_NOT_EXIST", mentioning: ["m-ghost"])
         }
     }
 

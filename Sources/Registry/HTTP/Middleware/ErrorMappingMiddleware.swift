@@ -21,6 +21,13 @@ struct ErrorMappingMiddleware<Context: RequestContext>: RouterMiddleware {
             if error.code == .internal || error.code == .unavailable {
                 context.logger.error("request failed", metadata: ["error": "\(error.message)"])
             }
+            // An internal failure's detail (SQL text, file paths) stays in the log.
+            if error.code == .internal {
+                throw RegistryError(
+                    .internal,
+                    "internal error; the registry log has the details under request id \(context.id)"
+                )
+            }
             throw error
         } catch let error as HTTPError {
             throw Self.translate(error, request: request)

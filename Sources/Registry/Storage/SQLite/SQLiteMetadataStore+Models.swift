@@ -171,7 +171,9 @@ extension SQLiteMetadataStore {
         ) {
             aliases[alias["alias"]] = alias["number"]
         }
-        let lastNumber: Int = row["last_number"]
+        // The highest number still there (a deleted version's number is never reused, but is not the latest).
+        let lastNumber =
+            try Int.fetchOne(db, sql: "SELECT MAX(number) FROM versions WHERE model_id = ?", arguments: [id]) ?? 0
         return Model(
             name: row["name"],
             description: row["description"],
@@ -206,6 +208,13 @@ extension SQLiteMetadataStore {
             return try await write { db in
                 let model = try Self.modelRow(db, name: name)
                 try db.execute(sql: "UPDATE models SET name = ? WHERE id = ?", arguments: [newName, model.id])
+                // Devices given this model by name keep it under its new name (and get nothing created later under
+                // the old one).
+                try db.execute(
+                    sql: "UPDATE OR IGNORE device_models SET model_name = ? WHERE model_name = ?",
+                    arguments: [newName, name]
+                )
+                try db.execute(sql: "DELETE FROM device_models WHERE model_name = ?", arguments: [name])
                 let revision = try Self.bumpRevision(db, modelID: model.id, at: now)
                 try Self.appendEvent(
                     db,
@@ -237,6 +246,21 @@ extension SQLiteMetadataStore {
             let stage = try String.fetchOne(db, sql: "SELECT stage FROM versions WHERE id = ?", arguments: [versionID])
             try db.execute(sql: "DELETE FROM versions WHERE id = ?", arguments: [versionID])
             let revision = try Self.bumpRevision(db, modelID: model.id, at: now)
+            // Each alias that pointed to it is deleted with its own event, so alias history and rollback stay exact.
+            for alias in aliases {
+                try Self.appendEvent(
+                    db,
+                    model: model,
+                    kind: .aliasDeleted,
+                    version: number,
+                    subject: alias,
+                    from: String(number),
+                    details: "version \(number) deleted",
+                    actor: actor,
+                    revision: revision,
+                    at: now
+                )
+            }
             var details = stage.map { "stage \($0)" } ?? ""
             if !aliases.isEmpty { details += "; aliases removed: " + aliases.joined(separator: ",") }
             try Self.appendEvent(

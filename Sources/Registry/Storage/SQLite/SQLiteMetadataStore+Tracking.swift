@@ -304,7 +304,8 @@ extension SQLiteMetadataStore {
             params: params,
             metrics: metrics,
             tags: tags,
-            outputs: outputs
+            outputs: outputs,
+            createdBy: row["created_by"]
         )
     }
 
@@ -417,7 +418,8 @@ extension SQLiteMetadataStore {
             createdAt: row["created_at"],
             updatedAt: row["updated_at"],
             tags: try keyValues(db, table: "mlflow_logged_model_tags", owner: "model_id", id: id),
-            params: try keyValues(db, table: "mlflow_logged_model_params", owner: "model_id", id: id)
+            params: try keyValues(db, table: "mlflow_logged_model_params", owner: "model_id", id: id),
+            createdBy: row["created_by"]
         )
     }
 
