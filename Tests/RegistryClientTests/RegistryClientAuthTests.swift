@@ -290,15 +290,26 @@ import Testing
 
     @Test func expiredTokensAreRefused() async throws {
         try await withAuthRegistry { registry in
+            // The wire carries whole seconds, so the token expires 9 to 10 seconds from now: enough for
+            // the first request to land before it even when the machine is busy with other suites.
+            let expiresAt = Date().addingTimeInterval(10)
             let created = try await registry.admin { client in
-                // The wire carries whole seconds: this expires 3 to 4 seconds from now.
-                try await client.createToken(principal: "brief", expiresAt: Date().addingTimeInterval(4))
+                try await client.createToken(principal: "brief", expiresAt: expiresAt)
             }
+            let deadline = try #require(created.record.expiresAt)
             #expect(try await registry.client(token: created.token) { try await $0.whoami() }.principal == "brief")
-            try await Task.sleep(for: .seconds(4.5))
-            let expired = try await expectClientError {
-                _ = try await registry.client(token: created.token) { try await $0.whoami() }
+            // Poll until the registry refuses it: never before the expiry it recorded, and soon after.
+            var refusal: RegistryClientError?
+            while refusal == nil, Date() < deadline.addingTimeInterval(30) {
+                do {
+                    _ = try await registry.client(token: created.token) { try await $0.whoami() }
+                    try await Task.sleep(for: .milliseconds(250))
+                } catch let error as RegistryClientError {
+                    #expect(Date() >= deadline, "refused before its expiry: \(error)")
+                    refusal = error
+                }
             }
+            let expired = try #require(refusal, "still accepted 30 s after its expiry")
             #expect(expired.code == .unauthorized)
             #expect(expired.message.contains("token \(created.record.id) expired"))
             let listed = try await registry.admin { try await $0.listTokens(principal: "brief") }
