@@ -7,12 +7,13 @@ extension SQLiteMetadataStore {
             // By name, so the history of a deleted model (and of earlier models of the same name) stays readable,
             // and by id for the model that has the name now, so a renamed model keeps its events from before.
             let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT * FROM audit_events
-                    WHERE (model_name = ?1 OR model_id = (SELECT id FROM models WHERE name = ?1)) AND id < ?2
-                    ORDER BY id DESC LIMIT ?3
-                    """,
+                db.cachedStatement(
+                    sql: """
+                        SELECT * FROM audit_events
+                        WHERE (model_name = ?1 OR model_id = (SELECT id FROM models WHERE name = ?1)) AND id < ?2
+                        ORDER BY id DESC LIMIT ?3
+                        """
+                ),
                 arguments: [name, beforeID ?? Int64.max, limit]
             )
             if rows.isEmpty, beforeID == nil {
@@ -43,7 +44,7 @@ extension SQLiteMetadataStore {
         let now = clock()
         try await write { db in
             try db.execute(
-                sql: "INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                cached: "INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 arguments: [digest.description, size, now]
             )
         }
@@ -51,7 +52,9 @@ extension SQLiteMetadataStore {
 
     public func blobStatistics() async throws -> (count: Int, bytes: Int64) {
         try await read { db in
-            let row = try Row.fetchOne(db, sql: "SELECT count(*) AS n, coalesce(sum(size), 0) AS bytes FROM blobs")
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT count(*) AS n, coalesce(sum(size), 0) AS bytes FROM blobs")
+            )
             return (count: row?["n"] ?? 0, bytes: row?["bytes"] ?? 0)
         }
     }

@@ -29,14 +29,14 @@ extension SQLiteMetadataStore {
                 }
                 for model in deviceModels {
                     try db.execute(
-                        sql:
+                        cached:
                             "INSERT INTO device_models (principal_id, model_name) VALUES (?, ?) ON CONFLICT DO NOTHING",
                         arguments: [principal.id, model]
                     )
                 }
             }
             try db.execute(
-                sql: """
+                cached: """
                     INSERT INTO tokens (id, principal_id, secret_hash, description, created_by, created_at, expires_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     """,
@@ -68,13 +68,14 @@ extension SQLiteMetadataStore {
         try await read { db in
             if let principal { _ = try Self.principalRow(db, name: principal) }
             let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT t.*, p.name AS principal_name, p.kind AS principal_kind
-                    FROM tokens t JOIN principals p ON p.id = t.principal_id
-                    WHERE ?1 IS NULL OR p.name = ?1
-                    ORDER BY t.created_at, t.id
-                    """,
+                db.cachedStatement(
+                    sql: """
+                        SELECT t.*, p.name AS principal_name, p.kind AS principal_kind
+                        FROM tokens t JOIN principals p ON p.id = t.principal_id
+                        WHERE ?1 IS NULL OR p.name = ?1
+                        ORDER BY t.created_at, t.id
+                        """
+                ),
                 arguments: [principal]
             )
             return rows.map(Self.tokenRecord)
@@ -96,7 +97,7 @@ extension SQLiteMetadataStore {
                     "token \(id) is the last active token with admin on '*': create another admin token first (or restart the registry with --admin-token-file)"
             ) {
                 try db.execute(
-                    sql: "UPDATE tokens SET revoked_at = ?, revoked_by = ? WHERE id = ?",
+                    cached: "UPDATE tokens SET revoked_at = ?, revoked_by = ? WHERE id = ?",
                     arguments: [now, actor.id, id]
                 )
             }
@@ -130,7 +131,7 @@ extension SQLiteMetadataStore {
     public func principals() async throws -> [PrincipalRecord] {
         let now = clock()
         return try await read { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT * FROM principals ORDER BY name")
+            let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM principals ORDER BY name"))
             return try rows.map { try Self.principalRecord(db, $0, at: now) }
         }
     }
@@ -159,8 +160,7 @@ extension SQLiteMetadataStore {
                 )
             }
             let previous = try String.fetchOne(
-                db,
-                sql: "SELECT role FROM role_bindings WHERE principal_id = ? AND pattern = ?",
+                db.cachedStatement(sql: "SELECT role FROM role_bindings WHERE principal_id = ? AND pattern = ?"),
                 arguments: [principalID, pattern.text]
             ).flatMap(Role.init(rawValue:))
             if previous == role { return RoleChange(principal: name, pattern: pattern, from: role, to: role) }
@@ -171,7 +171,7 @@ extension SQLiteMetadataStore {
                     "'\(name)' holds the last admin role on '*' with an active token: grant admin on '*' to another principal before changing it"
             ) {
                 try db.execute(
-                    sql: """
+                    cached: """
                         INSERT INTO role_bindings (principal_id, pattern, role, created_by, created_at) VALUES (?, ?, ?, ?, ?)
                         ON CONFLICT (principal_id, pattern) DO UPDATE SET role = excluded.role,
                             created_by = excluded.created_by, created_at = excluded.created_at
@@ -199,8 +199,7 @@ extension SQLiteMetadataStore {
             let kind = PrincipalKind(rawValue: row["kind"]) ?? .user
             guard
                 let previous = try String.fetchOne(
-                    db,
-                    sql: "SELECT role FROM role_bindings WHERE principal_id = ? AND pattern = ?",
+                    db.cachedStatement(sql: "SELECT role FROM role_bindings WHERE principal_id = ? AND pattern = ?"),
                     arguments: [principalID, pattern.text]
                 ).flatMap(Role.init(rawValue:))
             else {
@@ -217,7 +216,7 @@ extension SQLiteMetadataStore {
                     "'\(name)' holds the last admin role on '*' with an active token: grant admin on '*' to another principal first"
             ) {
                 try db.execute(
-                    sql: "DELETE FROM role_bindings WHERE principal_id = ? AND pattern = ?",
+                    cached: "DELETE FROM role_bindings WHERE principal_id = ? AND pattern = ?",
                     arguments: [principalID, pattern.text]
                 )
             }
@@ -236,12 +235,13 @@ extension SQLiteMetadataStore {
     public func models(holding digest: Digest) async throws -> [String] {
         try await read { db in
             try String.fetchAll(
-                db,
-                sql: """
-                    SELECT DISTINCT m.name FROM version_files f
-                    JOIN versions v ON v.id = f.version_id JOIN models m ON m.id = v.model_id
-                    WHERE f.digest = ? AND v.status = 'READY' ORDER BY m.name
-                    """,
+                db.cachedStatement(
+                    sql: """
+                        SELECT DISTINCT m.name FROM version_files f
+                        JOIN versions v ON v.id = f.version_id JOIN models m ON m.id = v.model_id
+                        WHERE f.digest = ? AND v.status = 'READY' ORDER BY m.name
+                        """
+                ),
                 arguments: [digest.description]
             )
         }
@@ -251,7 +251,7 @@ extension SQLiteMetadataStore {
         let now = clock()
         try await write { db in
             try db.execute(
-                sql: "INSERT INTO blob_holders (digest, principal, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                cached: "INSERT INTO blob_holders (digest, principal, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 arguments: [digest.description, principal.id, now]
             )
         }
@@ -260,15 +260,14 @@ extension SQLiteMetadataStore {
     public func isBlobHolder(_ digest: Digest, principal: Principal) async throws -> Bool {
         try await read { db in
             try Bool.fetchOne(
-                db,
-                sql: "SELECT 1 FROM blob_holders WHERE digest = ? AND principal = ?",
+                db.cachedStatement(sql: "SELECT 1 FROM blob_holders WHERE digest = ? AND principal = ?"),
                 arguments: [digest.description, principal.id]
             ) ?? false
         }
     }
 
     public func tokenCount() async throws -> Int {
-        try await read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM tokens") ?? 0 }
+        try await read { db in try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM tokens")) ?? 0 }
     }
 
     public func ensureAdminToken(_ token: AccessToken, description: String) async throws -> Bool {
@@ -305,7 +304,7 @@ extension SQLiteMetadataStore {
             )
             try Self.bindAdministrator(db, principalID: principal.id, at: now)
             try db.execute(
-                sql: """
+                cached: """
                     INSERT INTO tokens (id, principal_id, secret_hash, description, created_by, created_at)
                     VALUES (?, ?, ?, ?, ?, ?)
                     """,
@@ -327,7 +326,7 @@ extension SQLiteMetadataStore {
 
     private static func bindAdministrator(_ db: Database, principalID: Int64, at now: Date) throws {
         try db.execute(
-            sql: """
+            cached: """
                 INSERT INTO role_bindings (principal_id, pattern, role, created_by, created_at) VALUES (?, '*', 'admin', ?, ?)
                 ON CONFLICT (principal_id, pattern) DO UPDATE SET role = 'admin'
                 """,
@@ -351,13 +350,14 @@ extension SQLiteMetadataStore {
     /// Principals holding admin on `*` with at least one active token.
     private static func activeAdministrators(_ db: Database, at now: Date) throws -> Int {
         try Int.fetchOne(
-            db,
-            sql: """
-                SELECT count(DISTINCT b.principal_id) FROM role_bindings b
-                JOIN tokens t ON t.principal_id = b.principal_id
-                WHERE b.pattern = '*' AND b.role = 'admin' AND t.revoked_at IS NULL
-                  AND (t.expires_at IS NULL OR t.expires_at > ?)
-                """,
+            db.cachedStatement(
+                sql: """
+                    SELECT count(DISTINCT b.principal_id) FROM role_bindings b
+                    JOIN tokens t ON t.principal_id = b.principal_id
+                    WHERE b.pattern = '*' AND b.role = 'admin' AND t.revoked_at IS NULL
+                      AND (t.expires_at IS NULL OR t.expires_at > ?)
+                    """
+            ),
             arguments: [now]
         ) ?? 0
     }
@@ -370,7 +370,10 @@ extension SQLiteMetadataStore {
         actor: Principal,
         at now: Date
     ) throws -> (id: Int64, kind: PrincipalKind) {
-        if let row = try Row.fetchOne(db, sql: "SELECT id, kind FROM principals WHERE name = ?", arguments: [name]) {
+        if let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT id, kind FROM principals WHERE name = ?"),
+            arguments: [name]
+        ) {
             let existing = PrincipalKind(rawValue: row["kind"]) ?? .user
             if kindGiven, existing != kind {
                 throw RegistryError.conflict(
@@ -380,7 +383,7 @@ extension SQLiteMetadataStore {
             return (row["id"], existing)
         }
         try db.execute(
-            sql: "INSERT INTO principals (name, kind, created_by, created_at) VALUES (?, ?, ?, ?)",
+            cached: "INSERT INTO principals (name, kind, created_by, created_at) VALUES (?, ?, ?, ?)",
             arguments: [name, kind.rawValue, actor.id, now]
         )
         let id = db.lastInsertedRowID
@@ -396,8 +399,15 @@ extension SQLiteMetadataStore {
     }
 
     private static func principalRow(_ db: Database, name: String) throws -> Row {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM principals WHERE name = ?", arguments: [name]) else {
-            let known = try String.fetchAll(db, sql: "SELECT name FROM principals ORDER BY name LIMIT 20")
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM principals WHERE name = ?"),
+                arguments: [name]
+            )
+        else {
+            let known = try String.fetchAll(
+                db.cachedStatement(sql: "SELECT name FROM principals ORDER BY name LIMIT 20")
+            )
             throw RegistryError.notFound(
                 "principal '\(Validation.printable(name))' does not exist (principals: \(known.isEmpty ? "none" : known.joined(separator: ", "))); it is created with its first token"
             )
@@ -415,11 +425,12 @@ extension SQLiteMetadataStore {
             bindings: try bindings(db, principalID: id),
             deviceModels: try deviceModels(db, principalID: id),
             activeTokens: try Int.fetchOne(
-                db,
-                sql: """
-                    SELECT count(*) FROM tokens WHERE principal_id = ? AND revoked_at IS NULL
-                      AND (expires_at IS NULL OR expires_at > ?)
-                    """,
+                db.cachedStatement(
+                    sql: """
+                        SELECT count(*) FROM tokens WHERE principal_id = ? AND revoked_at IS NULL
+                          AND (expires_at IS NULL OR expires_at > ?)
+                        """
+                ),
                 arguments: [id, now]
             ) ?? 0
         )
@@ -427,11 +438,12 @@ extension SQLiteMetadataStore {
 
     private static func tokenRow(_ db: Database, id: String) throws -> Row? {
         try Row.fetchOne(
-            db,
-            sql: """
-                SELECT t.*, p.name AS principal_name, p.kind AS principal_kind
-                FROM tokens t JOIN principals p ON p.id = t.principal_id WHERE t.id = ?
-                """,
+            db.cachedStatement(
+                sql: """
+                    SELECT t.*, p.name AS principal_name, p.kind AS principal_kind
+                    FROM tokens t JOIN principals p ON p.id = t.principal_id WHERE t.id = ?
+                    """
+            ),
             arguments: [id]
         )
     }
@@ -452,8 +464,7 @@ extension SQLiteMetadataStore {
 
     private static func bindings(_ db: Database, principalID: Int64) throws -> [RoleBinding] {
         try Row.fetchAll(
-            db,
-            sql: "SELECT pattern, role FROM role_bindings WHERE principal_id = ? ORDER BY pattern",
+            db.cachedStatement(sql: "SELECT pattern, role FROM role_bindings WHERE principal_id = ? ORDER BY pattern"),
             arguments: [principalID]
         ).compactMap { row in
             guard let role = Role(rawValue: row["role"]) else { return nil }
@@ -463,8 +474,7 @@ extension SQLiteMetadataStore {
 
     private static func deviceModels(_ db: Database, principalID: Int64) throws -> [String] {
         try String.fetchAll(
-            db,
-            sql: "SELECT model_name FROM device_models WHERE principal_id = ? ORDER BY model_name",
+            db.cachedStatement(sql: "SELECT model_name FROM device_models WHERE principal_id = ? ORDER BY model_name"),
             arguments: [principalID]
         )
     }
@@ -478,7 +488,7 @@ extension SQLiteMetadataStore {
         at now: Date
     ) throws {
         try db.execute(
-            sql: "INSERT INTO auth_events (kind, subject, details, actor, at) VALUES (?, ?, ?, ?, ?)",
+            cached: "INSERT INTO auth_events (kind, subject, details, actor, at) VALUES (?, ?, ?, ?, ?)",
             arguments: [kind, subject, details, actor.id, now]
         )
     }

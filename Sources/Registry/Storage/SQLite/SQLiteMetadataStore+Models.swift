@@ -14,7 +14,7 @@ extension SQLiteMetadataStore {
         do {
             return try await write { db in
                 try db.execute(
-                    sql: "INSERT INTO models (name, description, created_at, updated_at) VALUES (?, ?, ?, ?)",
+                    cached: "INSERT INTO models (name, description, created_at, updated_at) VALUES (?, ?, ?, ?)",
                     arguments: [name, description, now, now]
                 )
                 let model = ModelRow(id: db.lastInsertedRowID, name: name, revision: 1)
@@ -94,7 +94,7 @@ extension SQLiteMetadataStore {
             try Self.checkRevision(model, expected: expectedRevision)
             if let description = update.description {
                 try db.execute(
-                    sql: "UPDATE models SET description = ? WHERE id = ?",
+                    cached: "UPDATE models SET description = ? WHERE id = ?",
                     arguments: [description, model.id]
                 )
             }
@@ -127,14 +127,14 @@ extension SQLiteMetadataStore {
             try Self.checkRevision(model, expected: expectedRevision)
             if !force {
                 let aliases = try String.fetchAll(
-                    db,
-                    sql: "SELECT alias FROM aliases WHERE model_id = ? ORDER BY alias",
+                    db.cachedStatement(sql: "SELECT alias FROM aliases WHERE model_id = ? ORDER BY alias"),
                     arguments: [model.id]
                 )
                 let staged = try Row.fetchAll(
-                    db,
-                    sql:
-                        "SELECT number, stage FROM versions WHERE model_id = ? AND stage IN ('Staging', 'Production') ORDER BY number",
+                    db.cachedStatement(
+                        sql:
+                            "SELECT number, stage FROM versions WHERE model_id = ? AND stage IN ('Staging', 'Production') ORDER BY number"
+                    ),
                     arguments: [model.id]
                 ).map { "version \($0["number"] as Int) is in \($0["stage"] as String)" }
                 let holders = aliases.map { "alias '\($0)'" } + staged
@@ -153,27 +153,33 @@ extension SQLiteMetadataStore {
                 revision: model.revision + 1,
                 at: now
             )
-            try db.execute(sql: "DELETE FROM models WHERE id = ?", arguments: [model.id])
+            try db.execute(cached: "DELETE FROM models WHERE id = ?", arguments: [model.id])
         }
     }
 
     // MARK: Helpers
 
     static func fetchModel(_ db: Database, id: Int64) throws -> Model {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM models WHERE id = ?", arguments: [id]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM models WHERE id = ?"), arguments: [id])
+        else {
             throw RegistryError(.internal, "model #\(id) vanished inside a transaction")
         }
         var aliases: [String: Int] = [:]
         for alias in try Row.fetchAll(
-            db,
-            sql: "SELECT a.alias, v.number FROM aliases a JOIN versions v ON v.id = a.version_id WHERE a.model_id = ?",
+            db.cachedStatement(
+                sql:
+                    "SELECT a.alias, v.number FROM aliases a JOIN versions v ON v.id = a.version_id WHERE a.model_id = ?"
+            ),
             arguments: [id]
         ) {
             aliases[alias["alias"]] = alias["number"]
         }
         // The highest number still there (a deleted version's number is never reused, but is not the latest).
         let lastNumber =
-            try Int.fetchOne(db, sql: "SELECT MAX(number) FROM versions WHERE model_id = ?", arguments: [id]) ?? 0
+            try Int.fetchOne(
+                db.cachedStatement(sql: "SELECT MAX(number) FROM versions WHERE model_id = ?"),
+                arguments: [id]
+            ) ?? 0
         return Model(
             name: row["name"],
             description: row["description"],
@@ -207,14 +213,14 @@ extension SQLiteMetadataStore {
         do {
             return try await write { db in
                 let model = try Self.modelRow(db, name: name)
-                try db.execute(sql: "UPDATE models SET name = ? WHERE id = ?", arguments: [newName, model.id])
+                try db.execute(cached: "UPDATE models SET name = ? WHERE id = ?", arguments: [newName, model.id])
                 // Devices given this model by name keep it under its new name (and get nothing created later under
                 // the old one).
                 try db.execute(
-                    sql: "UPDATE OR IGNORE device_models SET model_name = ? WHERE model_name = ?",
+                    cached: "UPDATE OR IGNORE device_models SET model_name = ? WHERE model_name = ?",
                     arguments: [newName, name]
                 )
-                try db.execute(sql: "DELETE FROM device_models WHERE model_name = ?", arguments: [name])
+                try db.execute(cached: "DELETE FROM device_models WHERE model_name = ?", arguments: [name])
                 let revision = try Self.bumpRevision(db, modelID: model.id, at: now)
                 try Self.appendEvent(
                     db,
@@ -239,12 +245,14 @@ extension SQLiteMetadataStore {
             let model = try Self.modelRow(db, name: name)
             let versionID = try Self.versionID(db, model: model, number: number)
             let aliases = try String.fetchAll(
-                db,
-                sql: "SELECT alias FROM aliases WHERE version_id = ? ORDER BY alias",
+                db.cachedStatement(sql: "SELECT alias FROM aliases WHERE version_id = ? ORDER BY alias"),
                 arguments: [versionID]
             )
-            let stage = try String.fetchOne(db, sql: "SELECT stage FROM versions WHERE id = ?", arguments: [versionID])
-            try db.execute(sql: "DELETE FROM versions WHERE id = ?", arguments: [versionID])
+            let stage = try String.fetchOne(
+                db.cachedStatement(sql: "SELECT stage FROM versions WHERE id = ?"),
+                arguments: [versionID]
+            )
+            try db.execute(cached: "DELETE FROM versions WHERE id = ?", arguments: [versionID])
             let revision = try Self.bumpRevision(db, modelID: model.id, at: now)
             // Each alias that pointed to it is deleted with its own event, so alias history and rollback stay exact.
             for alias in aliases {

@@ -17,8 +17,7 @@ extension SQLiteMetadataStore {
             try Self.checkRevision(model, expected: expectedRevision)
             let versionID = try Self.versionID(db, model: model, number: number)
             let row = try Row.fetchOne(
-                db,
-                sql: "SELECT status, stage FROM versions WHERE id = ?",
+                db.cachedStatement(sql: "SELECT status, stage FROM versions WHERE id = ?"),
                 arguments: [versionID]
             )!
             let status: String = row["status"]
@@ -93,8 +92,7 @@ extension SQLiteMetadataStore {
             )
             for move in moves {
                 let currentStage = try String.fetchOne(
-                    db,
-                    sql: "SELECT stage FROM versions WHERE model_id = ? AND number = ?",
+                    db.cachedStatement(sql: "SELECT stage FROM versions WHERE model_id = ? AND number = ?"),
                     arguments: [model.id, move.version]
                 )
                 guard currentStage == move.to.rawValue else {
@@ -149,8 +147,7 @@ extension SQLiteMetadataStore {
             try Self.checkRevision(model, expected: expectedRevision)
             let versionID = try Self.versionID(db, model: model, number: number)
             let status = try String.fetchOne(
-                db,
-                sql: "SELECT status FROM versions WHERE id = ?",
+                db.cachedStatement(sql: "SELECT status FROM versions WHERE id = ?"),
                 arguments: [versionID]
             )
             guard status == VersionStatus.ready.rawValue else {
@@ -201,7 +198,10 @@ extension SQLiteMetadataStore {
             guard let previous = try Self.aliasTarget(db, modelID: model.id, alias: alias) else {
                 throw RegistryError.notFound("model '\(name)' has no alias '\(alias)'")
             }
-            try db.execute(sql: "DELETE FROM aliases WHERE model_id = ? AND alias = ?", arguments: [model.id, alias])
+            try db.execute(
+                cached: "DELETE FROM aliases WHERE model_id = ? AND alias = ?",
+                arguments: [model.id, alias]
+            )
             let revision = try Self.bumpRevision(db, modelID: model.id, at: now)
             let eventID = try Self.appendEvent(
                 db,
@@ -256,7 +256,7 @@ extension SQLiteMetadataStore {
                 try Self.point(db, modelID: model.id, alias: alias, to: versionID, at: now)
             } else {
                 try db.execute(
-                    sql: "DELETE FROM aliases WHERE model_id = ? AND alias = ?",
+                    cached: "DELETE FROM aliases WHERE model_id = ? AND alias = ?",
                     arguments: [model.id, alias]
                 )
             }
@@ -290,8 +290,7 @@ extension SQLiteMetadataStore {
 
     static func holders(_ db: Database, modelID: Int64, stage: Stage) throws -> [Int] {
         try Int.fetchAll(
-            db,
-            sql: "SELECT number FROM versions WHERE model_id = ? AND stage = ? ORDER BY number",
+            db.cachedStatement(sql: "SELECT number FROM versions WHERE model_id = ? AND stage = ? ORDER BY number"),
             arguments: [modelID, stage.rawValue]
         )
     }
@@ -299,7 +298,7 @@ extension SQLiteMetadataStore {
     static func apply(_ db: Database, modelID: Int64, moves: [StageMove], at: Date) throws {
         for move in moves {
             try db.execute(
-                sql: "UPDATE versions SET stage = ?, updated_at = ? WHERE model_id = ? AND number = ?",
+                cached: "UPDATE versions SET stage = ?, updated_at = ? WHERE model_id = ? AND number = ?",
                 arguments: [move.to.rawValue, at, modelID, move.version]
             )
         }
@@ -307,16 +306,17 @@ extension SQLiteMetadataStore {
 
     static func aliasTarget(_ db: Database, modelID: Int64, alias: String) throws -> Int? {
         try Int.fetchOne(
-            db,
-            sql:
-                "SELECT v.number FROM aliases a JOIN versions v ON v.id = a.version_id WHERE a.model_id = ? AND a.alias = ?",
+            db.cachedStatement(
+                sql:
+                    "SELECT v.number FROM aliases a JOIN versions v ON v.id = a.version_id WHERE a.model_id = ? AND a.alias = ?"
+            ),
             arguments: [modelID, alias]
         )
     }
 
     static func point(_ db: Database, modelID: Int64, alias: String, to versionID: Int64, at: Date) throws {
         try db.execute(
-            sql: """
+            cached: """
                 INSERT INTO aliases (model_id, alias, version_id, updated_at) VALUES (?, ?, ?, ?)
                 ON CONFLICT (model_id, alias) DO UPDATE SET version_id = excluded.version_id, updated_at = excluded.updated_at
                 """,

@@ -12,7 +12,7 @@ extension SQLiteMetadataStore {
         do {
             return try await write { db in
                 try db.execute(
-                    sql:
+                    cached:
                         "INSERT INTO mlflow_experiments (name, created_by, created_at, updated_at) VALUES (?, ?, ?, ?)",
                     arguments: [name, actor.id, now, now]
                 )
@@ -60,15 +60,16 @@ extension SQLiteMetadataStore {
                 id: id,
                 set: Dictionary(tags, uniquingKeysWith: { _, last in last })
             )
-            try db.execute(sql: "UPDATE mlflow_experiments SET updated_at = ? WHERE id = ?", arguments: [now, id])
+            try db.execute(cached: "UPDATE mlflow_experiments SET updated_at = ? WHERE id = ?", arguments: [now, id])
         }
     }
 
     public func experiments() async throws -> [Experiment] {
         try await read { db in
             try Int64.fetchAll(
-                db,
-                sql: "SELECT id FROM mlflow_experiments WHERE lifecycle_stage = 'active' ORDER BY id"
+                db.cachedStatement(
+                    sql: "SELECT id FROM mlflow_experiments WHERE lifecycle_stage = 'active' ORDER BY id"
+                )
             ).map { try Self.fetchExperiment(db, where: "id = ?", [$0], missing: "experiment \($0)") }
         }
     }
@@ -91,8 +92,7 @@ extension SQLiteMetadataStore {
         let id: Int64 = row["id"]
         var tags: [String: String] = [:]
         for tag in try Row.fetchAll(
-            db,
-            sql: "SELECT key, value FROM mlflow_experiment_tags WHERE experiment_id = ?",
+            db.cachedStatement(sql: "SELECT key, value FROM mlflow_experiment_tags WHERE experiment_id = ?"),
             arguments: [id]
         ) {
             tags[tag["key"]] = tag["value"]
@@ -129,7 +129,7 @@ extension SQLiteMetadataStore {
                 throw RegistryError.invalid("experiment \(experimentID) is deleted: runs cannot be created in it")
             }
             try db.execute(
-                sql: """
+                cached: """
                     INSERT INTO mlflow_runs (id, experiment_id, name, user_id, start_time, created_by)
                     VALUES (?, ?, ?, ?, ?, ?)
                     """,
@@ -148,7 +148,7 @@ extension SQLiteMetadataStore {
         try await write { db in
             _ = try Self.fetchRun(db, id: id)
             try db.execute(
-                sql: """
+                cached: """
                     UPDATE mlflow_runs SET status = coalesce(?, status), end_time = coalesce(?, end_time),
                         name = coalesce(?, name)
                     WHERE id = ?
@@ -172,8 +172,7 @@ extension SQLiteMetadataStore {
             }
             for (key, value) in params {
                 if let existing = try String.fetchOne(
-                    db,
-                    sql: "SELECT value FROM mlflow_run_params WHERE run_id = ? AND key = ?",
+                    db.cachedStatement(sql: "SELECT value FROM mlflow_run_params WHERE run_id = ? AND key = ?"),
                     arguments: [runID, key]
                 ) {
                     guard existing == value else {
@@ -184,13 +183,14 @@ extension SQLiteMetadataStore {
                     continue
                 }
                 try db.execute(
-                    sql: "INSERT INTO mlflow_run_params (run_id, key, value) VALUES (?, ?, ?)",
+                    cached: "INSERT INTO mlflow_run_params (run_id, key, value) VALUES (?, ?, ?)",
                     arguments: [runID, key, value]
                 )
             }
             for metric in metrics {
                 try db.execute(
-                    sql: "INSERT INTO mlflow_run_metrics (run_id, key, value, timestamp, step) VALUES (?, ?, ?, ?, ?)",
+                    cached:
+                        "INSERT INTO mlflow_run_metrics (run_id, key, value, timestamp, step) VALUES (?, ?, ?, ?, ?)",
                     arguments: [runID, metric.key, metric.value, metric.timestamp, metric.step]
                 )
             }
@@ -202,7 +202,7 @@ extension SQLiteMetadataStore {
                 set: Dictionary(tags, uniquingKeysWith: { _, last in last })
             )
             if let name = tags.last(where: { $0.0 == "mlflow.runName" })?.1 {
-                try db.execute(sql: "UPDATE mlflow_runs SET name = ? WHERE id = ?", arguments: [name, runID])
+                try db.execute(cached: "UPDATE mlflow_runs SET name = ? WHERE id = ?", arguments: [name, runID])
             }
         }
     }
@@ -210,7 +210,7 @@ extension SQLiteMetadataStore {
     public func deleteRunTag(runID: String, key: String) async throws {
         try await write { db in
             _ = try Self.fetchRun(db, id: runID)
-            try db.execute(sql: "DELETE FROM mlflow_run_tags WHERE run_id = ? AND key = ?", arguments: [runID, key])
+            try db.execute(cached: "DELETE FROM mlflow_run_tags WHERE run_id = ? AND key = ?", arguments: [runID, key])
             guard db.changesCount > 0 else {
                 throw RegistryError.notFound("run \(runID) has no tag '\(Validation.printable(key))'")
             }
@@ -221,8 +221,10 @@ extension SQLiteMetadataStore {
         try await read { db in
             _ = try Self.fetchRun(db, id: runID)
             return try Row.fetchAll(
-                db,
-                sql: "SELECT value, timestamp, step FROM mlflow_run_metrics WHERE run_id = ? AND key = ? ORDER BY id",
+                db.cachedStatement(
+                    sql:
+                        "SELECT value, timestamp, step FROM mlflow_run_metrics WHERE run_id = ? AND key = ? ORDER BY id"
+                ),
                 arguments: [runID, key]
             ).map { MetricValue(key: key, value: $0["value"], timestamp: $0["timestamp"], step: $0["step"]) }
         }
@@ -248,7 +250,7 @@ extension SQLiteMetadataStore {
             for output in outputs {
                 _ = try Self.fetchLoggedModel(db, id: output.modelID)
                 try db.execute(
-                    sql: """
+                    cached: """
                         INSERT INTO mlflow_run_outputs (run_id, model_id, step) VALUES (?, ?, ?)
                         ON CONFLICT DO UPDATE SET step = excluded.step
                         """,
@@ -259,37 +261,43 @@ extension SQLiteMetadataStore {
     }
 
     static func fetchRun(_ db: Database, id: String) throws -> Run {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM mlflow_runs WHERE id = ?", arguments: [id]) else {
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM mlflow_runs WHERE id = ?"),
+                arguments: [id]
+            )
+        else {
             throw RegistryError.notFound("run with id '\(Validation.printable(id))' does not exist")
         }
         var params: [String: String] = [:]
         for param in try Row.fetchAll(
-            db,
-            sql: "SELECT key, value FROM mlflow_run_params WHERE run_id = ?",
+            db.cachedStatement(sql: "SELECT key, value FROM mlflow_run_params WHERE run_id = ?"),
             arguments: [id]
         ) {
             params[param["key"]] = param["value"]
         }
         var tags: [String: String] = [:]
-        for tag in try Row.fetchAll(db, sql: "SELECT key, value FROM mlflow_run_tags WHERE run_id = ?", arguments: [id])
-        {
+        for tag in try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT key, value FROM mlflow_run_tags WHERE run_id = ?"),
+            arguments: [id]
+        ) {
             tags[tag["key"]] = tag["value"]
         }
         // The latest value per key: highest step, then latest timestamp, then last logged.
         let metrics = try Row.fetchAll(
-            db,
-            sql: """
-                SELECT key, value, timestamp, step FROM (
-                    SELECT key, value, timestamp, step,
-                        row_number() OVER (PARTITION BY key ORDER BY step DESC, timestamp DESC, id DESC) AS rank
-                    FROM mlflow_run_metrics WHERE run_id = ?
-                ) WHERE rank = 1 ORDER BY key
-                """,
+            db.cachedStatement(
+                sql: """
+                    SELECT key, value, timestamp, step FROM (
+                        SELECT key, value, timestamp, step,
+                            row_number() OVER (PARTITION BY key ORDER BY step DESC, timestamp DESC, id DESC) AS rank
+                        FROM mlflow_run_metrics WHERE run_id = ?
+                    ) WHERE rank = 1 ORDER BY key
+                    """
+            ),
             arguments: [id]
         ).map { MetricValue(key: $0["key"], value: $0["value"], timestamp: $0["timestamp"], step: $0["step"]) }
         let outputs = try Row.fetchAll(
-            db,
-            sql: "SELECT model_id, step FROM mlflow_run_outputs WHERE run_id = ? ORDER BY model_id",
+            db.cachedStatement(sql: "SELECT model_id, step FROM mlflow_run_outputs WHERE run_id = ? ORDER BY model_id"),
             arguments: [id]
         ).map { RunOutput(modelID: $0["model_id"], step: $0["step"]) }
         return Run(
@@ -331,7 +339,7 @@ extension SQLiteMetadataStore {
             )
             if let sourceRunID { _ = try Self.fetchRun(db, id: sourceRunID) }
             try db.execute(
-                sql: """
+                cached: """
                     INSERT INTO mlflow_logged_models
                         (id, experiment_id, name, source_run_id, model_type, created_by, created_at, updated_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -359,7 +367,7 @@ extension SQLiteMetadataStore {
         return try await write { db in
             _ = try Self.fetchLoggedModel(db, id: id)
             try db.execute(
-                sql: "UPDATE mlflow_logged_models SET status = coalesce(?, status), updated_at = ? WHERE id = ?",
+                cached: "UPDATE mlflow_logged_models SET status = coalesce(?, status), updated_at = ? WHERE id = ?",
                 arguments: [status, now, id]
             )
             try Self.applyTags(
@@ -392,18 +400,23 @@ extension SQLiteMetadataStore {
     public func loggedModel(run: String, name: String) async throws -> LoggedModel? {
         try await read { db in
             try String.fetchOne(
-                db,
-                sql: """
-                    SELECT id FROM mlflow_logged_models WHERE source_run_id = ? AND name = ?
-                    ORDER BY created_at DESC, id DESC LIMIT 1
-                    """,
+                db.cachedStatement(
+                    sql: """
+                        SELECT id FROM mlflow_logged_models WHERE source_run_id = ? AND name = ?
+                        ORDER BY created_at DESC, id DESC LIMIT 1
+                        """
+                ),
                 arguments: [run, name]
             ).map { try Self.fetchLoggedModel(db, id: $0) }
         }
     }
 
     static func fetchLoggedModel(_ db: Database, id: String) throws -> LoggedModel {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM mlflow_logged_models WHERE id = ?", arguments: [id])
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM mlflow_logged_models WHERE id = ?"),
+                arguments: [id]
+            )
         else {
             throw RegistryError.notFound("logged model with id '\(Validation.printable(id))' does not exist")
         }
@@ -444,7 +457,7 @@ extension SQLiteMetadataStore {
                 }
             }
             try db.execute(
-                sql: """
+                cached: """
                     INSERT INTO mlflow_artifacts (path, digest, size, created_by, created_at) VALUES (?, ?, ?, ?, ?)
                     ON CONFLICT DO UPDATE SET digest = excluded.digest, size = excluded.size,
                         created_by = excluded.created_by, created_at = excluded.created_at
@@ -462,12 +475,16 @@ extension SQLiteMetadataStore {
         try await read { db in
             let rows: [Row]
             if path.isEmpty {
-                rows = try Row.fetchAll(db, sql: "SELECT path, digest, size FROM mlflow_artifacts ORDER BY path")
+                rows = try Row.fetchAll(
+                    db.cachedStatement(sql: "SELECT path, digest, size FROM mlflow_artifacts ORDER BY path")
+                )
             } else {
                 // `dir/` ≤ path < `dir0` ('0' follows '/'): every path under the directory, from the primary key.
                 rows = try Row.fetchAll(
-                    db,
-                    sql: "SELECT path, digest, size FROM mlflow_artifacts WHERE path >= ? AND path < ? ORDER BY path",
+                    db.cachedStatement(
+                        sql:
+                            "SELECT path, digest, size FROM mlflow_artifacts WHERE path >= ? AND path < ? ORDER BY path"
+                    ),
                     arguments: [path + "/", path + "0"]
                 )
             }
@@ -478,7 +495,7 @@ extension SQLiteMetadataStore {
     public func deleteArtifacts(path: String) async throws -> Int {
         try await write { db in
             try db.execute(
-                sql: "DELETE FROM mlflow_artifacts WHERE path = ? OR (path >= ? AND path < ?)",
+                cached: "DELETE FROM mlflow_artifacts WHERE path = ? OR (path >= ? AND path < ?)",
                 arguments: [path, path + "/", path + "0"]
             )
             return db.changesCount
@@ -487,8 +504,7 @@ extension SQLiteMetadataStore {
 
     static func hasArtifacts(_ db: Database, under path: String) throws -> Bool {
         try Bool.fetchOne(
-            db,
-            sql: "SELECT EXISTS (SELECT 1 FROM mlflow_artifacts WHERE path >= ? AND path < ?)",
+            db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM mlflow_artifacts WHERE path >= ? AND path < ?)"),
             arguments: [path + "/", path + "0"]
         ) ?? false
     }
@@ -534,11 +550,12 @@ extension SQLiteMetadataStore {
         try await read { db in
             let model = try Self.modelRow(db, name: name)
             return try Int64.fetchAll(
-                db,
-                sql: """
-                    SELECT (SELECT id FROM versions WHERE model_id = ?1 AND stage = s.stage ORDER BY number DESC LIMIT 1)
-                    FROM (SELECT DISTINCT stage FROM versions WHERE model_id = ?1) s
-                    """,
+                db.cachedStatement(
+                    sql: """
+                        SELECT (SELECT id FROM versions WHERE model_id = ?1 AND stage = s.stage ORDER BY number DESC LIMIT 1)
+                        FROM (SELECT DISTINCT stage FROM versions WHERE model_id = ?1) s
+                        """
+                ),
                 arguments: [model.id]
             ).map { try Self.fetchVersion(db, model: model, where: "v.id = ?", [$0]) }
                 .sorted { $0.number < $1.number }

@@ -18,8 +18,7 @@ extension SQLiteMetadataStore {
             let model = try Self.modelRow(db, name: name)
             if let label = new.label,
                 let existing = try Int.fetchOne(
-                    db,
-                    sql: "SELECT number FROM versions WHERE model_id = ? AND label = ?",
+                    db.cachedStatement(sql: "SELECT number FROM versions WHERE model_id = ? AND label = ?"),
                     arguments: [model.id, label]
                 )
             {
@@ -28,11 +27,17 @@ extension SQLiteMetadataStore {
                     "model '\(name)' already has a version labelled '\(label)' (version \(existing))"
                 )
             }
-            try db.execute(sql: "UPDATE models SET last_number = last_number + 1 WHERE id = ?", arguments: [model.id])
-            let number =
-                try Int.fetchOne(db, sql: "SELECT last_number FROM models WHERE id = ?", arguments: [model.id]) ?? 0
             try db.execute(
-                sql: """
+                cached: "UPDATE models SET last_number = last_number + 1 WHERE id = ?",
+                arguments: [model.id]
+            )
+            let number =
+                try Int.fetchOne(
+                    db.cachedStatement(sql: "SELECT last_number FROM models WHERE id = ?"),
+                    arguments: [model.id]
+                ) ?? 0
+            try db.execute(
+                cached: """
                     INSERT INTO versions
                         (model_id, number, label, status, format, description, run_id, source, git_commit, dataset_digest,
                          created_by, created_at, updated_at, mlflow_model_id)
@@ -46,19 +51,19 @@ extension SQLiteMetadataStore {
             let versionID = db.lastInsertedRowID
             for file in new.files {
                 try db.execute(
-                    sql: "INSERT INTO version_files (version_id, path, size, digest, role) VALUES (?, ?, ?, ?, ?)",
+                    cached: "INSERT INTO version_files (version_id, path, size, digest, role) VALUES (?, ?, ?, ?, ?)",
                     arguments: [versionID, file.path, file.size, file.digest.description, file.role.rawValue]
                 )
             }
             for (key, value) in new.metrics {
                 try db.execute(
-                    sql: "INSERT INTO version_metrics (version_id, key, value) VALUES (?, ?, ?)",
+                    cached: "INSERT INTO version_metrics (version_id, key, value) VALUES (?, ?, ?)",
                     arguments: [versionID, key, value]
                 )
             }
             for (key, value) in new.params {
                 try db.execute(
-                    sql: "INSERT INTO version_params (version_id, key, value) VALUES (?, ?, ?)",
+                    cached: "INSERT INTO version_params (version_id, key, value) VALUES (?, ?, ?)",
                     arguments: [versionID, key, value]
                 )
             }
@@ -115,8 +120,7 @@ extension SQLiteMetadataStore {
             ) {
                 let aliases =
                     (try? String.fetchAll(
-                        db,
-                        sql: "SELECT alias FROM aliases WHERE model_id = ? ORDER BY alias",
+                        db.cachedStatement(sql: "SELECT alias FROM aliases WHERE model_id = ? ORDER BY alias"),
                         arguments: [model.id]
                     )) ?? []
                 let known = aliases.isEmpty ? "it has no aliases" : "aliases: " + aliases.joined(separator: ", ")
@@ -214,7 +218,7 @@ extension SQLiteMetadataStore {
             let versionID = try Self.versionID(db, model: model, number: number)
             if let description = update.description {
                 try db.execute(
-                    sql: "UPDATE versions SET description = ?, updated_at = ? WHERE id = ?",
+                    cached: "UPDATE versions SET description = ?, updated_at = ? WHERE id = ?",
                     arguments: [description, now, versionID]
                 )
             }
@@ -228,12 +232,12 @@ extension SQLiteMetadataStore {
             )
             for (key, value) in update.setMetrics {
                 try db.execute(
-                    sql:
+                    cached:
                         "INSERT INTO version_metrics (version_id, key, value) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET value = excluded.value",
                     arguments: [versionID, key, value]
                 )
             }
-            try db.execute(sql: "UPDATE versions SET updated_at = ? WHERE id = ?", arguments: [now, versionID])
+            try db.execute(cached: "UPDATE versions SET updated_at = ? WHERE id = ?", arguments: [now, versionID])
             let revision = try Self.bumpRevision(db, modelID: model.id, at: now)
             try Self.appendEvent(
                 db,
@@ -262,8 +266,7 @@ extension SQLiteMetadataStore {
             let model = try Self.modelRow(db, name: name)
             let versionID = try Self.versionID(db, model: model, number: number)
             let status = try String.fetchOne(
-                db,
-                sql: "SELECT status FROM versions WHERE id = ?",
+                db.cachedStatement(sql: "SELECT status FROM versions WHERE id = ?"),
                 arguments: [versionID]
             )
             switch status.flatMap(VersionStatus.init(rawValue:)) {
@@ -292,7 +295,7 @@ extension SQLiteMetadataStore {
         _ now: Date
     ) throws {
         try db.execute(
-            sql: "UPDATE versions SET status = 'READY', format = ?, updated_at = ? WHERE id = ?",
+            cached: "UPDATE versions SET status = 'READY', format = ?, updated_at = ? WHERE id = ?",
             arguments: [format.rawValue, now, versionID]
         )
         let revision = try Self.bumpRevision(db, modelID: model.id, at: now)
@@ -322,8 +325,7 @@ extension SQLiteMetadataStore {
             let model = try Self.modelRow(db, name: name)
             let versionID = try Self.versionID(db, model: model, number: number)
             let status = try String.fetchOne(
-                db,
-                sql: "SELECT status FROM versions WHERE id = ?",
+                db.cachedStatement(sql: "SELECT status FROM versions WHERE id = ?"),
                 arguments: [versionID]
             )
             guard status == VersionStatus.pending.rawValue else {
@@ -332,7 +334,7 @@ extension SQLiteMetadataStore {
                 )
             }
             try db.execute(
-                sql: "UPDATE versions SET status = 'FAILED', failure_reason = ?, updated_at = ? WHERE id = ?",
+                cached: "UPDATE versions SET status = 'FAILED', failure_reason = ?, updated_at = ? WHERE id = ?",
                 arguments: [reason, now, versionID]
             )
             let revision = try Self.bumpRevision(db, modelID: model.id, at: now)
@@ -357,8 +359,7 @@ extension SQLiteMetadataStore {
     static func versionID(_ db: Database, model: ModelRow, number: Int) throws -> Int64 {
         guard
             let id = try Int64.fetchOne(
-                db,
-                sql: "SELECT id FROM versions WHERE model_id = ? AND number = ?",
+                db.cachedStatement(sql: "SELECT id FROM versions WHERE model_id = ? AND number = ?"),
                 arguments: [model.id, number]
             )
         else {
@@ -371,7 +372,10 @@ extension SQLiteMetadataStore {
 
     static func latestHint(_ db: Database, model: ModelRow) -> String {
         let latest =
-            (try? Int.fetchOne(db, sql: "SELECT last_number FROM models WHERE id = ?", arguments: [model.id])) ?? 0
+            (try? Int.fetchOne(
+                db.cachedStatement(sql: "SELECT last_number FROM models WHERE id = ?"),
+                arguments: [model.id]
+            )) ?? 0
         return latest == 0 ? " (it has no versions yet)" : " (latest is \(latest))"
     }
 
