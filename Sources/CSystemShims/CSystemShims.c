@@ -33,3 +33,12 @@ int shims_release_free_memory(void) {
     return 0;
 #endif
 }
+
+int shims_set_malloc_trim_threshold(int bytes) {
+#if defined(__GLIBC__)
+    return mallopt(M_TRIM_THRESHOLD, bytes);
+#else
+    (void)bytes;
+    return 0;
+#endif
+}

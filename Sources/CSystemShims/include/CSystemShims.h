@@ -18,4 +18,8 @@ int shims_limit_malloc_arenas(int count);
 /// Returns free heap memory to the system (glibc `malloc_trim(0)`). Returns 1 if memory was released.
 int shims_release_free_memory(void);
 
+/// Sets how much free memory may stay at the top of the heap before free() gives it back to the system (glibc
+/// `M_TRIM_THRESHOLD`). Returns 1 on success.
+int shims_set_malloc_trim_threshold(int bytes);
+
 #endif

@@ -148,7 +148,7 @@ struct MLflowArtifactsController {
             guard model.experimentID == experimentID else { throw outside }
             (owner, what) = (model.createdBy, "logged model \(model.id)")
         } else if parts[2] == "artifacts", MLflowService.isHexID(parts[1]) {
-            let run = try await mlflow.store.run(id: parts[1])
+            let run = try await mlflow.store.runInfo(id: parts[1])
             guard run.experimentID == experimentID else { throw outside }
             guard run.lifecycleStage == "active" else {
                 throw RegistryError.invalid("run \(run.id) is deleted: its artifacts cannot change")

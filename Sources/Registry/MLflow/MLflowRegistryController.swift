@@ -122,12 +122,7 @@ struct MLflowRegistryController {
         var next_page_token: String?
     }
 
-    @Sendable func searchModels(
-        _ request: Request,
-        context: RegistryRequestContext
-    ) async throws
-        -> SearchModelsResponse
-    {
+    @Sendable func searchModels(_ request: Request, context: RegistryRequestContext) async throws -> Response {
         let parameters = try await MLflowParameters.read(request, context: context)
         let filter = try SearchFilter(parsing: try parameters.string("filter"), vocabulary: .registeredModels)
         let order = try SearchOrder(
@@ -141,7 +136,9 @@ struct MLflowRegistryController {
         let size = try parameters.maxResults(default: 100, limit: 1000)
         let offset = try parameters.pageOffset()
         let identity = context.identity
-        var models = try await candidates(for: filter, visibleTo: identity).filter { model in
+        let changeCount = registry.metadata.changeCount
+        // Filter, sort and page on summaries; only the page's models are read in full (or taken from the cache).
+        var models = try await candidates(for: filter, visibleTo: identity, changeCount: changeCount).filter { model in
             filter.matches { operand in
                 switch operand {
                 case .attribute: .string(model.name)
@@ -162,13 +159,45 @@ struct MLflowRegistryController {
             return a.name < b.name
         }
         let page = mlflowPage(models, offset: offset, size: size)
-        var result: [RegisteredModelJSON] = []
-        for model in page.items {
-            result.append(
-                RegisteredModelJSON(model, latest: try await registry.metadata.latestVersionPerStage(model: model.name))
-            )
+        let fragments = try await fragments(
+            page.items.map { MLflowReadCache.FragmentKey.registeredModel($0.name) },
+            changeCount: changeCount
+        ) { keys in
+            let names = keys.compactMap { key in if case .registeredModel(let name) = key { name } else { nil } }
+            return try await registry.metadata.registeredModels(named: names).map { found in
+                (
+                    MLflowReadCache.FragmentKey.registeredModel(found.model.name),
+                    try MLflowReadCache.encode(RegisteredModelJSON(found.model, latest: found.latest), context: context)
+                )
+            }
         }
-        return SearchModelsResponse(registered_models: result.isEmpty ? nil : result, next_page_token: page.next)
+        return try MLflowReadCache.list("registered_models", fragments, nextPageToken: page.next)
+    }
+
+    /// The JSON fragments for `keys`, in their order: those kept in the cache, the others read together by `read`
+    /// (which answers the keys it found, in any order) and kept. Keys `read` does not answer (gone since the
+    /// summaries were read) are left out.
+    func fragments(
+        _ keys: [MLflowReadCache.FragmentKey],
+        changeCount: UInt64,
+        read: ([MLflowReadCache.FragmentKey]) async throws -> [(MLflowReadCache.FragmentKey, ByteBuffer)]
+    ) async throws -> [ByteBuffer] {
+        var found: [MLflowReadCache.FragmentKey: ByteBuffer] = [:]
+        var missing: [MLflowReadCache.FragmentKey] = []
+        for key in keys {
+            if let kept = mlflow.cache.fragments.value(key, changeCount: changeCount) {
+                found[key] = kept
+            } else {
+                missing.append(key)
+            }
+        }
+        if !missing.isEmpty {
+            for (key, fragment) in try await read(missing) {
+                found[key] = fragment
+                mlflow.cache.fragments.keep(fragment, for: key, changeCount: changeCount)
+            }
+        }
+        return keys.compactMap { found[$0] }
     }
 
     @Sendable func setModelTag(_ request: Request, context: RegistryRequestContext) async throws -> EmptyJSON {
@@ -228,13 +257,21 @@ struct MLflowRegistryController {
         return EmptyJSON()
     }
 
-    @Sendable func getAlias(_ request: Request, context: RegistryRequestContext) async throws -> ModelVersionResponse {
+    @Sendable func getAlias(_ request: Request, context: RegistryRequestContext) async throws -> Response {
         let (parameters, name) = try await Self.named(request, context, requiring: .reader)
         let alias = try parameters.required("alias")
+        let changeCount = registry.metadata.changeCount
         do {
-            return ModelVersionResponse(
-                model_version: ModelVersionJSON(try await registry.version(model: name, alias: alias))
-            )
+            let fragment = try await mlflow.cache.fragments.value(
+                .alias(model: name, alias: alias),
+                changeCount: changeCount
+            ) {
+                try MLflowReadCache.encode(
+                    ModelVersionJSON(try await registry.version(model: name, alias: alias)),
+                    context: context
+                )
+            }
+            return MLflowReadCache.object("model_version", fragment)
         } catch let error as RegistryError where error.code == .notFound {
             // MLflow answers an unknown alias of an existing model as an invalid value, not as a missing resource.
             _ = try await registry.model(named: name)
@@ -289,11 +326,19 @@ struct MLflowRegistryController {
         return ModelVersionResponse(model_version: ModelVersionJSON(version))
     }
 
-    @Sendable func getVersion(_ request: Request, context: RegistryRequestContext) async throws -> ModelVersionResponse
-    {
+    @Sendable func getVersion(_ request: Request, context: RegistryRequestContext) async throws -> Response {
         let (parameters, name) = try await Self.named(request, context, requiring: .reader)
-        let version = try await registry.version(model: name, number: try Self.versionNumber(parameters))
-        return ModelVersionResponse(model_version: ModelVersionJSON(version))
+        let number = try Self.versionNumber(parameters)
+        let fragment = try await mlflow.cache.fragments.value(
+            .version(model: name, number: number),
+            changeCount: registry.metadata.changeCount
+        ) {
+            try MLflowReadCache.encode(
+                ModelVersionJSON(try await registry.version(model: name, number: number)),
+                context: context
+            )
+        }
+        return MLflowReadCache.object("model_version", fragment)
     }
 
     @Sendable func updateVersion(
@@ -323,12 +368,7 @@ struct MLflowRegistryController {
         return EmptyJSON()
     }
 
-    @Sendable func searchVersions(
-        _ request: Request,
-        context: RegistryRequestContext
-    ) async throws
-        -> VersionsResponse
-    {
+    @Sendable func searchVersions(_ request: Request, context: RegistryRequestContext) async throws -> Response {
         let parameters = try await MLflowParameters.read(request, context: context)
         let filter = try SearchFilter(parsing: try parameters.string("filter"), vocabulary: .modelVersions)
         let order = try SearchOrder(
@@ -351,15 +391,20 @@ struct MLflowRegistryController {
             default: break
             }
         }
+        // Filter, sort and page on summaries; only the page's versions are read in full (or taken from the cache).
         let identity = context.identity
-        var versions = try await registry.metadata.versions(ofModels: names).filter { version in
-            identity.can(.reader, on: version.model)
+        let changeCount = registry.metadata.changeCount
+        let summaries = try await mlflow.cache.versionSummaries.value(names, changeCount: changeCount) {
+            try await registry.metadata.versionSummaries(ofModels: names)
+        }
+        var versions = summaries.filter { version in
+            identity.can(.reader, on: version.key.model)
                 && filter.matches { operand in
                     switch operand {
-                    case .attribute("name"): .string(version.model)
-                    case .attribute("run_id"): version.lineage.runID.map(FilterOperandValue.string) ?? .string("")
-                    case .attribute("source_path"): version.lineage.source.map(FilterOperandValue.string) ?? .string("")
-                    case .attribute("version_number"): .number(Double(version.number))
+                    case .attribute("name"): .string(version.key.model)
+                    case .attribute("run_id"): version.runID.map(FilterOperandValue.string) ?? .string("")
+                    case .attribute("source_path"): version.source.map(FilterOperandValue.string) ?? .string("")
+                    case .attribute("version_number"): .number(Double(version.key.number))
                     case .tag(let key): version.tags[key].map(FilterOperandValue.string)
                     default: nil
                     }
@@ -369,25 +414,36 @@ struct MLflowRegistryController {
             for key in order.keys {
                 let (x, y) = key.ascending ? (a, b) : (b, a)
                 switch key.field {
-                case "name": if x.model != y.model { return x.model < y.model }
-                case "version_number": if x.number != y.number { return x.number < y.number }
+                case "name": if x.key.model != y.key.model { return x.key.model < y.key.model }
+                case "version_number": if x.key.number != y.key.number { return x.key.number < y.key.number }
                 case "creation_timestamp": if x.createdAt != y.createdAt { return x.createdAt < y.createdAt }
                 case "last_updated_timestamp": if x.updatedAt != y.updatedAt { return x.updatedAt < y.updatedAt }
-                case "run_id":
-                    if x.lineage.runID != y.lineage.runID { return (x.lineage.runID ?? "") < (y.lineage.runID ?? "") }
-                default:
-                    if x.lineage.source != y.lineage.source {
-                        return (x.lineage.source ?? "") < (y.lineage.source ?? "")
-                    }
+                case "run_id": if x.runID != y.runID { return (x.runID ?? "") < (y.runID ?? "") }
+                default: if x.source != y.source { return (x.source ?? "") < (y.source ?? "") }
                 }
             }
-            return a.model != b.model ? a.model < b.model : a.number > b.number
+            return a.key.model != b.key.model ? a.key.model < b.key.model : a.key.number > b.key.number
         }
         let page = mlflowPage(versions, offset: offset, size: size)
-        return VersionsResponse(
-            model_versions: page.items.isEmpty ? nil : page.items.map(ModelVersionJSON.init),
-            next_page_token: page.next
-        )
+        let fragments = try await fragments(
+            page.items.map { MLflowReadCache.FragmentKey.version(model: $0.key.model, number: $0.key.number) },
+            changeCount: changeCount
+        ) { keys in
+            let wanted = keys.compactMap { key in
+                if case .version(let model, let number) = key {
+                    VersionSummary.Key(model: model, number: number)
+                } else {
+                    nil
+                }
+            }
+            return try await registry.metadata.versions(wanted).map { version in
+                (
+                    MLflowReadCache.FragmentKey.version(model: version.model, number: version.number),
+                    try MLflowReadCache.encode(ModelVersionJSON(version), context: context)
+                )
+            }
+        }
+        return try MLflowReadCache.list("model_versions", fragments, nextPageToken: page.next)
     }
 
     @Sendable func setVersionTag(_ request: Request, context: RegistryRequestContext) async throws -> EmptyJSON {
@@ -470,26 +526,32 @@ struct MLflowRegistryController {
     /// Every model the identity may read.
     /// The models a filter can match, read narrowly when it names the model (`name = 'x'`) or a name prefix
     /// (`name LIKE 'res%'`); the filter itself is applied afterwards.
-    func candidates(for filter: SearchFilter, visibleTo identity: Identity) async throws -> [Model] {
+    /// Summaries of the models a registered-model search may return: those the caller may read, narrowed to the
+    /// name or name prefix the filter requires, when it does (the filter itself is applied by the caller).
+    func candidates(
+        for filter: SearchFilter,
+        visibleTo identity: Identity,
+        changeCount: UInt64
+    ) async throws -> [ModelSummary] {
+        var name: String?
+        var prefix: String?
         for clause in filter.clauses where clause.operand == .attribute("name") {
             switch (clause.comparator, clause.value) {
-            case (.equal, .string(let name)):
-                guard identity.can(.reader, on: name), (try? Validation.modelName(name)) != nil else { return [] }
-                do {
-                    return [try await registry.model(named: name)]
-                } catch let error as RegistryError where error.code == .notFound {
-                    return []
-                }
+            case (.equal, .string(let value)):
+                guard (try? Validation.modelName(value)) != nil else { return [] }
+                name = value
             case (.like, .string(let pattern)):
-                let prefix = pattern.prefix { $0 != "%" && $0 != "_" }
-                if !prefix.isEmpty, pattern.dropFirst(prefix.count) == "%" {
-                    return try await allModels(visibleTo: identity, prefix: String(prefix))
-                }
+                let literal = pattern.prefix { $0 != "%" && $0 != "_" }
+                if !literal.isEmpty, pattern.dropFirst(literal.count) == "%" { prefix = String(literal) }
             default:
                 break
             }
         }
-        return try await allModels(visibleTo: identity)
+        let key = MLflowReadCache.ModelSummariesKey(prefix: name == nil ? prefix : nil, name: name)
+        return try await mlflow.cache.modelSummaries.value(key, changeCount: changeCount) {
+            try await registry.metadata.modelSummaries(prefix: key.prefix, name: key.name)
+        }
+        .filter { identity.can(.reader, on: $0.name) }
     }
 
     func allModels(visibleTo identity: Identity, prefix: String? = nil) async throws -> [Model] {

@@ -6,6 +6,13 @@ import Packager
 /// a modelctl version, and MLflow's artifact tree holds its files in the content-addressed blob store.
 struct MLflowService: Sendable {
     let registry: RegistryService
+    /// Shared by every request: see ``MLflowReadCache``.
+    let cache: MLflowReadCache
+
+    init(registry: RegistryService) {
+        self.registry = registry
+        self.cache = MLflowReadCache()
+    }
     var store: any MetadataStore { registry.metadata }
 
     /// The top directory of the read-only view of registered versions in the artifact tree:
@@ -80,7 +87,7 @@ struct MLflowService: Sendable {
                     throw refused("it is not inside the artifacts of logged model \(model.id) (\(model.artifactRoot))")
                 }
             } else if let runID {
-                let run = try await store.run(id: runID)
+                let run = try await store.runInfo(id: runID)
                 guard within(run.artifactRoot) else {
                     throw refused("it is not inside the artifacts of run \(run.id) (\(run.artifactRoot))")
                 }
@@ -98,7 +105,7 @@ struct MLflowService: Sendable {
             if let runID, !runID.isEmpty, runID != sourceRun {
                 throw refused("it names run \(sourceRun) but run_id is \(Validation.printable(runID))")
             }
-            let run = try await store.run(id: sourceRun)
+            let run = try await store.runInfo(id: sourceRun)
             let subpath = parts.count > 1 ? String(parts[1]).trimmingTrailingSlashes : ""
             var root = run.artifactRoot
             if !subpath.isEmpty { root += "/" + (try Self.artifactPath(subpath, source: source)) }

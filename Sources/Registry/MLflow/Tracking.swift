@@ -120,6 +120,9 @@ public protocol TrackingStore: Sendable {
         actor: Principal
     ) async throws -> Run
     func run(id: String) async throws -> Run
+    /// The run without its params, metrics, tags and outputs (which stay empty): for checks of its experiment,
+    /// creator and state.
+    func runInfo(id: String) async throws -> Run
     func updateRun(id: String, status: String?, endTime: Int64?, name: String?) async throws -> Run
     /// Logs params (refusing a changed value of a logged key), metric values and tags in one transaction.
     func logBatch(
@@ -172,4 +175,37 @@ public protocol TrackingStore: Sendable {
     func versions(ofModels names: [String]?) async throws -> [ModelVersion]
     /// For each stage, the highest-numbered version that holds it (MLflow's "latest versions").
     func latestVersionPerStage(model: String) async throws -> [ModelVersion]
+    /// What a registered-model search filters and sorts on, for every model (or those whose name starts with
+    /// `prefix`, or the one named `name`), sorted by name. One read, however many models there are.
+    func modelSummaries(prefix: String?, name: String?) async throws -> [ModelSummary]
+    /// The named models with, for each, its latest version per stage; names that no longer exist are left out. One
+    /// read, so a page of a search is consistent.
+    func registeredModels(named names: [String]) async throws -> [(model: Model, latest: [ModelVersion])]
+    /// What a model-version search filters and sorts on, for every version of the named models (every model when
+    /// `nil`). One read.
+    func versionSummaries(ofModels names: [String]?) async throws -> [VersionSummary]
+    /// The given versions, in the order given; versions that no longer exist are left out. One read.
+    func versions(_ keys: [VersionSummary.Key]) async throws -> [ModelVersion]
+}
+
+/// A registered model as a search sees it: what it filters and sorts on, without versions or aliases.
+public struct ModelSummary: Sendable, Equatable {
+    public var name: String
+    public var tags: [String: String]
+    public var createdAt: Date
+    public var updatedAt: Date
+}
+
+/// A model version as a search sees it: what it filters and sorts on, without files or details.
+public struct VersionSummary: Sendable, Equatable {
+    public struct Key: Sendable, Hashable {
+        public var model: String
+        public var number: Int
+    }
+    public var key: Key
+    public var runID: String?
+    public var source: String?
+    public var tags: [String: String]
+    public var createdAt: Date
+    public var updatedAt: Date
 }

@@ -71,6 +71,48 @@ import Testing
         }
     }
 
+    @Test func searchSummariesCarryTagsAndPagesReadOnlyWhatStillExists() async throws {
+        try await withStore { store, _ in
+            // Given models with zero, one and two tags, and versions with and without tags
+            _ = try await store.createModel(name: "a-bare", description: "", tags: [:], actor: Self.alice)
+            _ = try await store.createModel(name: "a-one", description: "", tags: ["k": "1"], actor: Self.alice)
+            _ = try await store.createModel(
+                name: "b-two",
+                description: "",
+                tags: ["k": "2", "j": "x"],
+                actor: Self.alice
+            )
+            try await Self.readyVersions(store, model: "a-one", count: 3)
+            _ = try await store.updateVersion(
+                model: "a-one",
+                number: 2,
+                MetadataUpdate(setTags: ["t": "v", "u": "w"]),
+                actor: Self.alice
+            )
+            // Then one summary per model, in name order, each with all its tags, also under a prefix or a name
+            let all = try await store.modelSummaries(prefix: nil, name: nil)
+            #expect(all.map(\.name) == ["a-bare", "a-one", "b-two"])
+            #expect(all.map(\.tags) == [[:], ["k": "1"], ["k": "2", "j": "x"]])
+            #expect(try await store.modelSummaries(prefix: "a-", name: nil).map(\.name) == ["a-bare", "a-one"])
+            #expect(try await store.modelSummaries(prefix: nil, name: "b-two").map(\.tags) == [["k": "2", "j": "x"]])
+            #expect(try await store.modelSummaries(prefix: nil, name: "a").isEmpty)
+            // And one summary per version, newest first, with its tags
+            let versions = try await store.versionSummaries(ofModels: ["a-one", "a-bare"])
+            #expect(versions.map(\.key.number) == [3, 2, 1])
+            #expect(versions.map(\.tags) == [[:], ["t": "v", "u": "w"], [:]])
+            #expect(try await store.versionSummaries(ofModels: nil).count == 3)
+            // When a version and a model go away between the summaries and the page
+            try await store.deleteVersion(model: "a-one", number: 2, actor: Self.alice)
+            try await store.deleteModel(named: "a-bare", force: true, expectedRevision: nil, actor: Self.alice)
+            // Then the page holds what is left, in the order asked
+            let page = try await store.versions(versions.map(\.key))
+            #expect(page.map(\.number) == [3, 1])
+            let models = try await store.registeredModels(named: ["b-two", "a-bare", "a-one"])
+            #expect(models.map(\.model.name) == ["b-two", "a-one"])
+            #expect(models.map { $0.latest.map(\.number) } == [[], [3]])
+        }
+    }
+
     @Test func duplicateModelNameIsAlreadyExists() async throws {
         try await withStore { store, _ in
             _ = try await store.createModel(name: "resnet", description: "", tags: [:], actor: Self.alice)

@@ -1,5 +1,6 @@
 public import Foundation
 public import GRDB
+import Synchronization
 
 /// The registry's SQLite database: exactly one `DatabasePool` (WAL mode) per file, its configuration and its
 /// migrator.
@@ -14,6 +15,10 @@ public struct RegistryDatabase: Sendable {
     }
 
     let writer: any DatabaseWriter
+    /// Counts the write transactions that ended, committed or not (see ``MetadataStore/changeCount``).
+    let changes = ChangeCounter()
+    /// Every write of the store goes through it.
+    let groupCommit: GroupCommit
 
     /// Opens (creating if needed) the database at `path` and migrates it to the latest schema.
     ///
@@ -31,6 +36,7 @@ public struct RegistryDatabase: Sendable {
     /// Wraps any GRDB writer (tests use a `DatabaseQueue` on a temporary file as well as pools) and migrates it.
     public init(writer: any DatabaseWriter) throws {
         self.writer = writer
+        self.groupCommit = GroupCommit(writer: writer)
         let migrator = Self.makeMigrator()
         let unknown = try writer.read { db in try migrator.appliedIdentifiers(db).subtracting(migrator.migrations) }
         guard unknown.isEmpty else {
@@ -80,4 +86,13 @@ public struct RegistryDatabase: Sendable {
             )
         }
     }
+}
+
+/// A number that only grows: one more after every write transaction of the store, once it has ended.
+final class ChangeCounter: Sendable {
+    private let value = Atomic<UInt64>(0)
+
+    var current: UInt64 { value.load(ordering: .acquiring) }
+
+    func increment() { value.add(1, ordering: .releasing) }
 }

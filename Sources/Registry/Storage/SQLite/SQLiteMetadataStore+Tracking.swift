@@ -144,6 +144,10 @@ extension SQLiteMetadataStore {
         try await read { db in try Self.fetchRun(db, id: id) }
     }
 
+    public func runInfo(id: String) async throws -> Run {
+        try await read { db in try Self.fetchRun(db, id: id, withData: false) }
+    }
+
     public func updateRun(id: String, status: String?, endTime: Int64?, name: String?) async throws -> Run {
         try await write { db in
             _ = try Self.fetchRun(db, id: id)
@@ -260,7 +264,7 @@ extension SQLiteMetadataStore {
         }
     }
 
-    static func fetchRun(_ db: Database, id: String) throws -> Run {
+    static func fetchRun(_ db: Database, id: String, withData: Bool = true) throws -> Run {
         guard
             let row = try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT * FROM mlflow_runs WHERE id = ?"),
@@ -269,22 +273,36 @@ extension SQLiteMetadataStore {
         else {
             throw RegistryError.notFound("run with id '\(Validation.printable(id))' does not exist")
         }
-        var params: [String: String] = [:]
+        var run = Run(
+            id: id,
+            experimentID: row["experiment_id"],
+            name: row["name"],
+            userID: row["user_id"],
+            status: row["status"],
+            startTime: row["start_time"],
+            endTime: row["end_time"],
+            lifecycleStage: row["lifecycle_stage"],
+            params: [:],
+            metrics: [],
+            tags: [:],
+            outputs: [],
+            createdBy: row["created_by"]
+        )
+        guard withData else { return run }
         for param in try Row.fetchAll(
             db.cachedStatement(sql: "SELECT key, value FROM mlflow_run_params WHERE run_id = ?"),
             arguments: [id]
         ) {
-            params[param["key"]] = param["value"]
+            run.params[param["key"]] = param["value"]
         }
-        var tags: [String: String] = [:]
         for tag in try Row.fetchAll(
             db.cachedStatement(sql: "SELECT key, value FROM mlflow_run_tags WHERE run_id = ?"),
             arguments: [id]
         ) {
-            tags[tag["key"]] = tag["value"]
+            run.tags[tag["key"]] = tag["value"]
         }
         // The latest value per key: highest step, then latest timestamp, then last logged.
-        let metrics = try Row.fetchAll(
+        run.metrics = try Row.fetchAll(
             db.cachedStatement(
                 sql: """
                     SELECT key, value, timestamp, step FROM (
@@ -296,25 +314,11 @@ extension SQLiteMetadataStore {
             ),
             arguments: [id]
         ).map { MetricValue(key: $0["key"], value: $0["value"], timestamp: $0["timestamp"], step: $0["step"]) }
-        let outputs = try Row.fetchAll(
+        run.outputs = try Row.fetchAll(
             db.cachedStatement(sql: "SELECT model_id, step FROM mlflow_run_outputs WHERE run_id = ? ORDER BY model_id"),
             arguments: [id]
         ).map { RunOutput(modelID: $0["model_id"], step: $0["step"]) }
-        return Run(
-            id: id,
-            experimentID: row["experiment_id"],
-            name: row["name"],
-            userID: row["user_id"],
-            status: row["status"],
-            startTime: row["start_time"],
-            endTime: row["end_time"],
-            lifecycleStage: row["lifecycle_stage"],
-            params: params,
-            metrics: metrics,
-            tags: tags,
-            outputs: outputs,
-            createdBy: row["created_by"]
-        )
+        return run
     }
 
     // MARK: Logged models
@@ -547,18 +551,140 @@ extension SQLiteMetadataStore {
     }
 
     public func latestVersionPerStage(model name: String) async throws -> [ModelVersion] {
+        try await read { db in try Self.latestPerStage(db, model: try Self.modelRow(db, name: name)) }
+    }
+
+    static func latestPerStage(_ db: Database, model: ModelRow) throws -> [ModelVersion] {
+        try Int64.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT (SELECT id FROM versions WHERE model_id = ?1 AND stage = s.stage ORDER BY number DESC LIMIT 1)
+                    FROM (SELECT DISTINCT stage FROM versions WHERE model_id = ?1) s
+                    """
+            ),
+            arguments: [model.id]
+        ).map { try Self.fetchVersion(db, model: model, where: "v.id = ?", [$0]) }
+            .sorted { $0.number < $1.number }
+    }
+
+    public func modelSummaries(prefix: String?, name: String?) async throws -> [ModelSummary] {
         try await read { db in
-            let model = try Self.modelRow(db, name: name)
-            return try Int64.fetchAll(
+            // One row per tag (or one without a tag), in name order: consecutive rows of a model are merged.
+            var condition = ""
+            var arguments: StatementArguments = []
+            if let name {
+                condition = "WHERE m.name = ?"
+                arguments = [name]
+            } else if let prefix, !prefix.isEmpty {
+                condition = "WHERE substr(m.name, 1, ?) = ?"
+                arguments = [prefix.unicodeScalars.count, prefix]
+            }
+            let rows = try Row.fetchCursor(
                 db.cachedStatement(
                     sql: """
-                        SELECT (SELECT id FROM versions WHERE model_id = ?1 AND stage = s.stage ORDER BY number DESC LIMIT 1)
-                        FROM (SELECT DISTINCT stage FROM versions WHERE model_id = ?1) s
+                        SELECT m.name, m.created_at, m.updated_at, t.key, t.value
+                        FROM models m LEFT JOIN model_tags t ON t.model_id = m.id \(condition) ORDER BY m.name
                         """
                 ),
-                arguments: [model.id]
-            ).map { try Self.fetchVersion(db, model: model, where: "v.id = ?", [$0]) }
-                .sorted { $0.number < $1.number }
+                arguments: arguments
+            )
+            var summaries: [ModelSummary] = []
+            while let row = try rows.next() {
+                let name: String = row[0]
+                if summaries.last?.name != name {
+                    summaries.append(ModelSummary(name: name, tags: [:], createdAt: row[1], updatedAt: row[2]))
+                }
+                if let key: String = row[3] { summaries[summaries.count - 1].tags[key] = row[4] }
+            }
+            return summaries
+        }
+    }
+
+    public func registeredModels(named names: [String]) async throws -> [(model: Model, latest: [ModelVersion])] {
+        try await read { db in
+            try names.compactMap { name in
+                guard
+                    let row = try Row.fetchOne(
+                        db.cachedStatement(sql: "SELECT id, revision FROM models WHERE name = ?"),
+                        arguments: [name]
+                    )
+                else { return nil }
+                let model = ModelRow(id: row[0], name: name, revision: row[1])
+                return (try Self.fetchModel(db, id: model.id), try Self.latestPerStage(db, model: model))
+            }
+        }
+    }
+
+    public func versionSummaries(ofModels names: [String]?) async throws -> [VersionSummary] {
+        try await read { db in
+            // One row per tag (or one without a tag), grouped by version: consecutive rows of a version are merged.
+            var sql = """
+                SELECT m.name, v.number, v.run_id, v.source, v.created_at, v.updated_at, t.key, t.value
+                FROM versions v JOIN models m ON m.id = v.model_id LEFT JOIN version_tags t ON t.version_id = v.id
+                """
+            var arguments: StatementArguments = []
+            if let names {
+                if names.count == 1 {
+                    sql += " WHERE m.name = ?"
+                } else {
+                    sql += " WHERE m.name IN (\(names.map { _ in "?" }.joined(separator: ", ")))"
+                }
+                arguments = StatementArguments(names)
+            }
+            sql += " ORDER BY m.name, v.number DESC"
+            // Only the shapes of fixed text are cached: an IN list's length varies with the request.
+            let fixedText = names == nil || names?.count == 1
+            let statement = fixedText ? try db.cachedStatement(sql: sql) : try db.makeStatement(sql: sql)
+            let rows = try Row.fetchCursor(statement, arguments: arguments)
+            var summaries: [VersionSummary] = []
+            while let row = try rows.next() {
+                let key = VersionSummary.Key(model: row[0], number: row[1])
+                if summaries.last?.key != key {
+                    summaries.append(
+                        VersionSummary(
+                            key: key,
+                            runID: row[2],
+                            source: row[3],
+                            tags: [:],
+                            createdAt: row[4],
+                            updatedAt: row[5]
+                        )
+                    )
+                }
+                if let tag: String = row[6] { summaries[summaries.count - 1].tags[tag] = row[7] }
+            }
+            return summaries
+        }
+    }
+
+    public func versions(_ keys: [VersionSummary.Key]) async throws -> [ModelVersion] {
+        try await read { db in
+            var models: [String: ModelRow] = [:]
+            return try keys.compactMap { key in
+                let model: ModelRow
+                if let known = models[key.model] {
+                    model = known
+                } else {
+                    guard
+                        let row = try Row.fetchOne(
+                            db.cachedStatement(sql: "SELECT id, revision FROM models WHERE name = ?"),
+                            arguments: [key.model]
+                        )
+                    else { return nil }
+                    model = ModelRow(id: row[0], name: key.model, revision: row[1])
+                    models[key.model] = model
+                }
+                do {
+                    return try Self.fetchVersion(
+                        db,
+                        model: model,
+                        where: "v.model_id = ? AND v.number = ?",
+                        [model.id, key.number]
+                    )
+                } catch let error as RegistryError where error.code == .notFound {
+                    return nil
+                }
+            }
         }
     }
 

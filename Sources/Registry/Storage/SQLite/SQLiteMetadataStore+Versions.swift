@@ -27,13 +27,11 @@ extension SQLiteMetadataStore {
                     "model '\(name)' already has a version labelled '\(label)' (version \(existing))"
                 )
             }
-            try db.execute(
-                cached: "UPDATE models SET last_number = last_number + 1 WHERE id = ?",
-                arguments: [model.id]
-            )
             let number =
                 try Int.fetchOne(
-                    db.cachedStatement(sql: "SELECT last_number FROM models WHERE id = ?"),
+                    db.cachedStatement(
+                        sql: "UPDATE models SET last_number = last_number + 1 WHERE id = ? RETURNING last_number"
+                    ),
                     arguments: [model.id]
                 ) ?? 0
             try db.execute(

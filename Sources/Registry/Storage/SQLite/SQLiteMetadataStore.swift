@@ -17,14 +17,20 @@ public struct SQLiteMetadataStore: MetadataStore {
 
     var writer: any DatabaseWriter { database.writer }
 
-    /// Runs a write transaction, translating database errors into ``RegistryError``.
+    /// Runs a write transaction (in a savepoint of a group commit: ``GroupCommit``), translating database errors
+    /// into ``RegistryError``.
     func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        // Counted once the transaction has ended, never before its commit: whatever was read before this number
+        // moved may be older than the commit, whatever is read after it is not.
+        defer { database.changes.increment() }
         do {
-            return try await writer.write(body)
+            return try await database.groupCommit.write(body)
         } catch let error as DatabaseError {
             throw Self.translate(error)
         }
     }
+
+    public var changeCount: UInt64 { database.changes.current }
 
     /// Runs a read, translating database errors into ``RegistryError``.
     ///
@@ -90,13 +96,11 @@ extension SQLiteMetadataStore {
 
     /// Raises the model's revision and returns the new value.
     static func bumpRevision(_ db: Database, modelID: Int64, at: Date) throws -> Int64 {
-        try db.execute(
-            cached: "UPDATE models SET revision = revision + 1, updated_at = ? WHERE id = ?",
+        try Int64.fetchOne(
+            db.cachedStatement(
+                sql: "UPDATE models SET revision = revision + 1, updated_at = ? WHERE id = ? RETURNING revision"
+            ),
             arguments: [at, modelID]
-        )
-        return try Int64.fetchOne(
-            db.cachedStatement(sql: "SELECT revision FROM models WHERE id = ?"),
-            arguments: [modelID]
         ) ?? 0
     }
 
