@@ -132,6 +132,9 @@ extension Modelctl {
             }
             let logger = Logger(label: "modelctl.registry")
             let dataDirectory = URL(fileURLWithPath: dataDirectory).standardizedFileURL
+            // Held until this function returns: one daemon per data directory.
+            let lock = try DataDirectoryLock(directory: dataDirectory)
+            defer { withExtendedLifetime(lock) {} }
             let configuration = RegistryConfiguration(
                 host: host,
                 port: port,

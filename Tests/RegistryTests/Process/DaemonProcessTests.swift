@@ -77,6 +77,28 @@ import Glibc
         }
     }
 
+    @Test func aSecondDaemonOnTheSameDataDirectoryIsRefusedUntilTheFirstIsGone() async throws {
+        try await withTemporaryDirectory { directory in
+            let data = directory.appending(path: "data")
+            let first = try DaemonProcess(dataDirectory: data)
+            // A second daemon on the same directory stops at start-up and names the first one
+            do {
+                let second = try DaemonProcess(dataDirectory: data)
+                Issue.record("a second daemon started on \(data.path), port \(second.port)")
+            } catch let error as DaemonError {
+                #expect(error.message.contains("is in use by another modelctl serve (pid \(first.processIdentifier))"))
+            }
+            #expect(try await Self.call(.GET, first.baseURL + "/healthz").status == 200)
+            // Killed with SIGKILL, the first leaves no stale lock: the next daemon starts and has the data
+            _ = try await Self.seed(first)
+            first.kill()
+            let next = try DaemonProcess(dataDirectory: data)
+            let resolved = try await Self.call(.GET, next.baseURL + "/api/v1/models/resnet/aliases/prod")
+            #expect(resolved.status == 200)
+            #expect(next.terminate() == 0)
+        }
+    }
+
     @Test func killDuringALargeUploadExposesNothingAndLosesNothingCommitted() async throws {
         try await withTemporaryDirectory { directory in
             // Given a daemon with committed state
