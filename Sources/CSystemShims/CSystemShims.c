@@ -34,11 +34,12 @@ int shims_release_free_memory(void) {
 #endif
 }
 
-int shims_set_malloc_trim_threshold(int bytes) {
+int shims_set_malloc_thresholds(int mmap_bytes, int trim_bytes) {
 #if defined(__GLIBC__)
-    return mallopt(M_TRIM_THRESHOLD, bytes);
+    return mallopt(M_MMAP_THRESHOLD, mmap_bytes) && mallopt(M_TRIM_THRESHOLD, trim_bytes);
 #else
-    (void)bytes;
+    (void)mmap_bytes;
+    (void)trim_bytes;
     return 0;
 #endif
 }

@@ -119,11 +119,14 @@ extension Modelctl {
             let (host, port) = try RegistryConfiguration.parseListenAddress(listen)
             // Few malloc arenas: the daemon's threads share freed memory instead of each keeping its own.
             _ = shims_limit_malloc_arenas(2)
-            // Up to 16 MiB of freed memory stays at the top of the heap. With glibc's default (128 KiB, adjusted as
-            // it goes) every SQLite write transaction shrank the heap and grew it again, which cost 9 % of the CPU of
-            // a version create (bench/mlflow-compat.sh) in brk calls and TLB shootdowns. Memory after large
-            // transfers is still given back explicitly (MemoryRelease).
-            _ = shims_set_malloc_trim_threshold(16 << 20)
+            // Up to 8 MiB of freed memory stays at the top of the heap. With glibc's default (128 KiB until a large
+            // block is freed) every SQLite write transaction shrank the heap and grew it again, which cost 9 % of the
+            // CPU of a version create (bench/mlflow-compat.sh) in brk calls and TLB shootdowns. Setting it switches
+            // off glibc's adjustment of the mmap threshold too, so that is set as well: blocks under 4 MiB (the 1 MiB
+            // buffers of blob transfers) come from the heap instead of an mmap and munmap each, which halved the
+            // download rate (bench/blob-transfer.sh). Memory after large transfers is still given back explicitly
+            // (MemoryRelease).
+            _ = shims_set_malloc_thresholds(4 << 20, 8 << 20)
             let level = Logger.Level(rawValue: logLevel) ?? .info
             LoggingSystem.bootstrap { label in
                 var handler = StreamLogHandler.standardError(label: label)

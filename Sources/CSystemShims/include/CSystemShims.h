@@ -18,8 +18,9 @@ int shims_limit_malloc_arenas(int count);
 /// Returns free heap memory to the system (glibc `malloc_trim(0)`). Returns 1 if memory was released.
 int shims_release_free_memory(void);
 
-/// Sets how much free memory may stay at the top of the heap before free() gives it back to the system (glibc
-/// `M_TRIM_THRESHOLD`). Returns 1 on success.
-int shims_set_malloc_trim_threshold(int bytes);
+/// Sets the size from which malloc maps memory of its own instead of using the heap (glibc `M_MMAP_THRESHOLD`) and
+/// how much free memory may stay at the top of the heap before free() gives it back (`M_TRIM_THRESHOLD`). Setting
+/// them switches off glibc's own adjustment of both. Returns 1 on success.
+int shims_set_malloc_thresholds(int mmap_bytes, int trim_bytes);
 
 #endif
