@@ -40,6 +40,7 @@ let package = Package(
         .target(
             name: "Registry",
             dependencies: [
+                "AgentProtocol",
                 "Packager",
                 "CSystemShims",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -75,6 +76,7 @@ let package = Package(
         .target(
             name: "RegistryClient",
             dependencies: [
+                "AgentProtocol",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -86,10 +88,45 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "AgentProtocol",
+            dependencies: [
+                "Packager",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Agent",
+            dependencies: [
+                "AgentProtocol",
+                "Packager",
+                "RegistryClient",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(name: "CSystemShims"),
+
+        // MARK: Benchmarks
+
+        // Many simulated agents in one process against one daemon (bench/fleet.sh).
+        .executableTarget(
+            name: "FleetSimulator",
+            dependencies: [
+                "AgentProtocol",
+                "RegistryClient",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "bench/FleetSimulator",
+            swiftSettings: swiftSettings
+        ),
         .systemLibrary(
             name: "CArchive",
             pkgConfig: "libarchive",
@@ -106,6 +143,8 @@ let package = Package(
         .executableTarget(
             name: "CLI",
             dependencies: [
+                "Agent",
+                "AgentProtocol",
                 "Registry",
                 "Packager",
                 "RegistryClient",
@@ -182,6 +221,7 @@ let package = Package(
         .testTarget(
             name: "RegistryClientTests",
             dependencies: [
+                "AgentProtocol",
                 "RegistryClient",
                 "Registry",
                 "TestSupport",
@@ -194,6 +234,23 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AgentTests",
+            dependencies: [
+                "Agent",
+                "AgentProtocol",
+                "Packager",
+                "Registry",
+                "RegistryClient",
+                "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

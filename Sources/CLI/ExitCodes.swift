@@ -1,3 +1,4 @@
+import Agent
 import ArgumentParser
 import Foundation
 import Packager
@@ -65,6 +66,12 @@ func withExitCodes<T>(_ body: () async throws -> T) async throws -> T {
     } catch let error as CommandFailure {
         Terminal.error(error.message)
         throw ExitCode(error.exitCode)
+    } catch let error as AgentError {
+        Terminal.error(error.message)
+        throw ExitCode(
+            error.code == .verification || error.code == .refusedDocument
+                ? ExitCodes.verificationFailed : ExitCodes.failure
+        )
     }
 }
 

@@ -17,6 +17,7 @@ struct Modelctl: AsyncParsableCommand {
         subcommands: [
             Serve.self, Package.self, Verify.self, Inspect.self, Keys.self, Login.self, List.self, Show.self,
             History.self, Promote.self, Rollback.self, Push.self, Pull.self, WhoAmI.self, Token.self, Role.self,
+            Deploy.self, Fleet.self, Agent.self,
         ]
     )
 }

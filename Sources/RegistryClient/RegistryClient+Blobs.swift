@@ -193,7 +193,7 @@ extension RegistryClient {
     }
 
     /// Streams `path` into `destination`; see ``downloadFile(model:version:path:to:expectedDigest:resume:progress:)``.
-    private func download(
+    func download(
         _ path: String,
         expectedDigest: String?,
         to destination: URL,

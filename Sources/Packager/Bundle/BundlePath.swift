@@ -1,8 +1,8 @@
 /// Rules for entry names inside a bundle, and the order entries are written in.
-enum BundlePath {
+public enum BundlePath {
     /// Checks a relative, `/`-separated path: no leading `/`, no empty, `.` or `..` component, no backslash, no NUL
     /// or control character, at most 1,024 bytes. Returns the reason it is refused, or `nil` when it is fine.
-    static func problem(with path: String) -> String? {
+    public static func problem(with path: String) -> String? {
         if path.isEmpty { return "the name is empty" }
         if path.utf8.count > 1024 { return "the name is longer than 1024 bytes" }
         if path.hasPrefix("/") { return "it is an absolute path" }

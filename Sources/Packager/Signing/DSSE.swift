@@ -2,9 +2,9 @@
 ///
 /// A DSSE signature does not cover the payload alone but its pre-authentication encoding (PAE), which binds the
 /// payload type: `"DSSEv1" SP len(type) SP type SP len(body) SP body`, lengths as ASCII decimal byte counts.
-enum DSSE {
+public enum DSSE {
     /// The payload type of an in-toto statement, the only one model signatures use.
-    static let inTotoPayloadType = "application/vnd.in-toto+json"
+    public static let inTotoPayloadType = "application/vnd.in-toto+json"
 
     /// The bytes a DSSE signature covers for `payload` of type `payloadType`.
     ///
@@ -12,7 +12,7 @@ enum DSSE {
     ///   - payloadType: The envelope's payload type.
     ///   - payload: The payload bytes exactly as carried in the envelope (never re-serialised).
     /// - Returns: The PAE bytes, to be signed or verified with the curve's own hash (not pre-hashed).
-    static func preAuthenticationEncoding(
+    public static func preAuthenticationEncoding(
         payloadType: String = inTotoPayloadType,
         payload: some Collection<UInt8>
     )

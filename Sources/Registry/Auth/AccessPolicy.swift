@@ -17,6 +17,8 @@ public enum AccessRequirement: Sendable, Equatable {
     case blob
     /// Admin on `*`: tokens, principals, role bindings.
     case administrator
+    /// The device token of an enrolled agent: its desired state, reports and the blobs of its desired versions.
+    case agent
 }
 
 public enum AccessPolicy {
@@ -71,6 +73,30 @@ public enum AccessPolicy {
         "PATCH /api/v1/uploads/{id}": .someModel(.writer),
         "PUT /api/v1/uploads/{id}": .someModel(.writer),
         "DELETE /api/v1/uploads/{id}": .someModel(.writer),
+
+        // Agents: enrollment carries a one-time enrollment token in the body; the rest take the agent's device token.
+        "POST /api/v1/agent/enroll": .open,
+        "GET /api/v1/agent/desired-state": .agent,
+        "POST /api/v1/agent/reports": .agent,
+        "GET /api/v1/agent/blobs/{digest}": .agent,
+        "HEAD /api/v1/agent/blobs/{digest}": .agent,
+        // Fleet administration. Deployment handlers check the role on the deployment's model: reader to see,
+        // promoter to create, change, pause, resume or abort, admin to delete.
+        "POST /api/v1/enrollment-tokens": .administrator,
+        "GET /api/v1/enrollment-tokens": .administrator,
+        "DELETE /api/v1/enrollment-tokens/{id}": .administrator,
+        "GET /api/v1/agents": .administrator,
+        "PUT /api/v1/agents/{agent}/labels": .administrator,
+        "DELETE /api/v1/agents/{agent}": .administrator,
+        "POST /api/v1/deployments": .someModel(.promoter),
+        "GET /api/v1/deployments": .someModel(.reader),
+        "GET /api/v1/deployments/{deployment}": .someModel(.reader),
+        "PATCH /api/v1/deployments/{deployment}": .someModel(.promoter),
+        "DELETE /api/v1/deployments/{deployment}": .someModel(.admin),
+        "POST /api/v1/deployments/{deployment}/pause": .someModel(.promoter),
+        "POST /api/v1/deployments/{deployment}/resume": .someModel(.promoter),
+        "POST /api/v1/deployments/{deployment}/abort": .someModel(.promoter),
+        "GET /api/v1/fleet": .someModel(.reader),
 
         // MLflow-compatible API. Registry routes name the model in the query or body: each handler checks the role
         // on that model (reader to read, writer to edit, promoter for stages and aliases, admin to delete or rename).

@@ -197,6 +197,18 @@ public struct AuditEvent: Sendable, Equatable {
         case aliasSet = "alias.set"
         case aliasDeleted = "alias.deleted"
         case aliasRolledBack = "alias.rolled_back"
+        /// `subject` is the deployment's name; `to` summarises it.
+        case deploymentCreated = "deployment.created"
+        /// The strategy changed (`from` → `to`).
+        case deploymentUpdated = "deployment.updated"
+        case deploymentPaused = "deployment.paused"
+        /// Paused by the registry because the failed share passed the threshold; `comment` has the counts.
+        case deploymentHalted = "deployment.halted"
+        case deploymentResumed = "deployment.resumed"
+        case deploymentAborted = "deployment.aborted"
+        /// The selector moved: a new rollout from version `from` to `to`.
+        case deploymentRollout = "deployment.rollout"
+        case deploymentDeleted = "deployment.deleted"
     }
 
     public var id: Int64

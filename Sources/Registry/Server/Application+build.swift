@@ -1,3 +1,5 @@
+public import AgentProtocol
+import Crypto
 public import Foundation
 public import Hummingbird
 import HummingbirdCore
@@ -34,7 +36,13 @@ public func buildApplication(
     let service = try openRegistry(dataDirectory: configuration.dataDirectory)
     let authenticator = try await prepareAuthentication(configuration, store: service.metadata, logger: logger)
     let metrics = RegistryMetrics()
-    let router = buildRouter(service: service, metrics: metrics, authenticator: authenticator)
+    let fleet = FleetService(
+        store: service.metadata,
+        signingKey: try loadFleetSigningKey(dataDirectory: configuration.dataDirectory, logger: logger),
+        validity: configuration.desiredStateValidity,
+        logger: logger
+    )
+    let router = buildRouter(service: service, metrics: metrics, authenticator: authenticator, fleet: fleet)
     return Application(
         router: router,
         server: server,
@@ -75,8 +83,10 @@ public func openRegistry(dataDirectory: URL) throws -> RegistryService {
 public func buildRouter(
     service: RegistryService,
     metrics: RegistryMetrics,
-    authenticator: Authenticator
+    authenticator: Authenticator,
+    fleet: FleetService? = nil
 ) -> Router<RegistryRequestContext> {
+    let fleet = fleet ?? FleetService(store: service.metadata, signingKey: .generate())
     let router = Router(context: RegistryRequestContext.self)
     router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
     router.add(middleware: ErrorMappingMiddleware())
@@ -88,11 +98,42 @@ public func buildRouter(
     let blobs = BlobsController(service: service)
     router.addRoutes(blobs.blobEndpoints, atPath: "/api/v1/blobs")
     router.addRoutes(blobs.uploadEndpoints, atPath: "/api/v1/uploads")
+    AgentController(fleet: fleet, service: service, authenticator: authenticator).add(to: router)
+    FleetController(fleet: fleet, authenticator: authenticator).add(to: router)
     let mlflow = MLflowService(registry: service)
     MLflowRegistryController(mlflow: mlflow).add(to: router)
     MLflowTrackingController(mlflow: mlflow).add(to: router)
     MLflowArtifactsController(mlflow: mlflow).add(to: router)
     return router
+}
+
+/// The registry's key for desired-state documents, `DATA_DIR/fleet-signing-key` (Ed25519, raw 32 bytes in base64,
+/// mode 0600), created on first start. Agents receive its public part when they enroll and trust only it, so it
+/// must survive restarts and be part of backups.
+///
+/// - Throws: ``RegistryError`` `unavailable` when the file cannot be read or written, or does not hold a key.
+public func loadFleetSigningKey(dataDirectory: URL, logger: Logger) throws -> RegistrySigningKey {
+    let file = dataDirectory.appending(path: "fleet-signing-key")
+    if let data = FileManager.default.contents(atPath: file.path) {
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let raw = Data(base64Encoded: text), raw.count == 32,
+            let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw)
+        else {
+            throw RegistryError(
+                .unavailable,
+                "\(file.path) does not hold an Ed25519 private key (32 bytes in base64): restore it from a backup; a new key would make every enrolled agent refuse the registry's desired states"
+            )
+        }
+        return RegistrySigningKey(privateKey: key)
+    }
+    let key = RegistrySigningKey.generate()
+    do {
+        try writeSecretFile(key.privateKey.rawRepresentation.base64EncodedString() + "\n", to: file)
+    } catch {
+        throw RegistryError(.unavailable, "cannot write the fleet signing key to \(file.path): \(error)")
+    }
+    logger.notice("created the fleet signing key", metadata: ["file": "\(file.path)", "key_id": "\(key.keyID)"])
+    return key
 }
 
 /// The event loop groups of the process, one per thread count, created on first use and kept for the life of the

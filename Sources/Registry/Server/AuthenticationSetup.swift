@@ -79,13 +79,19 @@ func readAdminTokenFile(_ file: URL) throws -> AccessToken {
 /// Writes the token to `file` with mode 0600, atomically and durably (temporary file, fsync, rename, fsync of the
 /// directory).
 func writeAdminToken(_ token: AccessToken, to file: URL) throws {
+    try writeSecretFile(token.text + "\n", to: file)
+}
+
+/// Writes `text` to `file` with mode 0600, atomically and durably (temporary file, fsync, rename, fsync of the
+/// directory): after a crash the file is either absent or complete.
+func writeSecretFile(_ text: String, to file: URL) throws {
     let directory = file.deletingLastPathComponent().path
     let temporary = "\(directory)/.\(file.lastPathComponent).tmp"
     unlink(temporary)
     do {
         let output = try PosixFile(path: temporary, create: true, mode: 0o600)
         var buffer = ByteBuffer()
-        buffer.writeString(token.text + "\n")
+        buffer.writeString(text)
         try output.write(buffer)
         try output.sync()
         try output.close()

@@ -22,6 +22,9 @@ public struct RegistryConfiguration: Sendable {
     /// Serve HTTPS with this certificate chain and key; `nil`: plain HTTP.
     public var tls: TLSFiles?
 
+    /// How long a signed desired-state document stays valid (agents refresh it after half of it).
+    public var desiredStateValidity: TimeInterval = 24 * 3600
+
     /// PEM files of the server's certificate chain (leaf first) and its private key.
     public struct TLSFiles: Sendable, Equatable {
         public var certificateChain: URL

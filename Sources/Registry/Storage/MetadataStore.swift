@@ -8,11 +8,14 @@ public import Packager
 ///
 /// The embedded implementation is ``SQLiteMetadataStore``. Errors are ``RegistryError``s; constraint violations are
 /// translated inside the store so that every backend raises the same codes.
-public protocol MetadataStore: AuthStore, TrackingStore {
+public protocol MetadataStore: AuthStore, TrackingStore, FleetStore {
     /// A number that grows after every write transaction of this store has ended (committed or rolled back), and
     /// never before a commit. Something read from the store while this number stays the same is still current:
     /// caches of answers key on it. A store shared by several processes must raise it on their writes too.
     var changeCount: UInt64 { get }
+    /// Calls `observer` each time ``changeCount`` has grown (on the writing task: it must return at once). Long-polls
+    /// use it to notice changes without polling the database.
+    func observeChanges(_ observer: @escaping @Sendable () -> Void)
 
     // MARK: Models
     func createModel(name: String, description: String, tags: [String: String], actor: Principal) async throws -> Model

@@ -95,6 +95,8 @@ import Testing
     enum HandlerCheck {
         /// At least `role` on the model the body or query names.
         case role(Role, on: String)
+        /// A deployment of `vision-a`: 404 to a caller who may not read the model, then `role` on it.
+        case deployment(Role)
         /// Reader on the registered model a new version's `source` names (`models:/vision-a/1`).
         case source(String)
         /// Writer on some model: the experiment tree of the artifact routes, whose reads the table opens to readers
@@ -113,6 +115,8 @@ import Testing
             let outcome: Outcome =
                 switch check {
                 case .role(let role, let model): atLeast(caller.role(on: model), role)
+                case .deployment(let role):
+                    caller.role(on: "vision-a") == nil ? .hidden : atLeast(caller.role(on: "vision-a"), role)
                 case .source(let model):
                     caller.role(on: model) == nil ? .forbidden("may not read model '\(model)'") : .allowed
                 case .tracking: atLeast(caller.strongestRole, .writer)
@@ -148,6 +152,9 @@ import Testing
                 return caller == .admin ? .allowed : .hidden
             }
             return atLeast(caller.strongestRole, role)
+        case .agent:
+            // The matrix's devices hold device tokens made with `token create`, not enrolled agents.
+            return caller.isDevice ? .forbidden("is not an enrolled agent") : .forbidden("is not an agent")
         case .blob:
             // Readable through a model that holds it; HEAD (does it exist?) for any writer.
             if caller.role(on: "vision-a") != nil { return .allowed }
@@ -177,6 +184,8 @@ import Testing
         var experimentID: String
         var runID: String
         var loggedModelID: String
+        /// An unused enrollment token (for the revoke route).
+        var enrollmentTokenID: String
 
         /// `<experiment>/<run>/artifacts`: the run's tree in the MLflow artifact store.
         var runArtifacts: String { "\(experimentID)/\(runID)/artifacts" }
@@ -301,7 +310,75 @@ import Testing
         case "PUT /api/v1/uploads/{id}":
             return RouteRequest(.put, "/api/v1/uploads/\(fixture.filledUpload)?digest=\(uploadBytes.digest)")
         case "DELETE /api/v1/uploads/{id}": return RouteRequest(.delete, "/api/v1/uploads/\(fixture.freshUpload)")
-        default: return mlflowRequest(for: route, fixture)
+        default: return fleetRequest(for: route, fixture) ?? mlflowRequest(for: route, fixture)
+        }
+    }
+
+    /// The fleet's routes: the deployment `vision-dep` of `vision-a` (canary 50 % of version 1), the enrolled agent
+    /// `agent-a`, an unused enrollment token. The matrix's devices are not enrolled agents, so every caller is refused
+    /// on the agent routes.
+    static func fleetRequest(for route: String, _ fixture: Fixture) -> RouteRequest? {
+        let deployment = "/api/v1/deployments/vision-dep"
+        switch route {
+        case "POST /api/v1/agent/enroll":
+            // Open to all; a well-formed token with a bad name is refused by validation for everyone.
+            return RouteRequest(
+                .post,
+                "/api/v1/agent/enroll",
+                json: ["enrollment_token": AccessToken.generate().text, "name": "bad name!", "labels": [:]],
+                allowedStatus: .badRequest
+            )
+        case "GET /api/v1/agent/desired-state": return RouteRequest(.get, "/api/v1/agent/desired-state?wait=0")
+        case "POST /api/v1/agent/reports":
+            return RouteRequest(
+                .post,
+                "/api/v1/agent/reports",
+                json: [
+                    "deployment": "vision-dep", "rollout": 1, "model": "vision-a", "version": 1, "step": "active",
+                    "active_version": 1,
+                ]
+            )
+        case "GET /api/v1/agent/blobs/{digest}": return RouteRequest(.get, "/api/v1/agent/blobs/\(modelBlob.digest)")
+        case "HEAD /api/v1/agent/blobs/{digest}":
+            return RouteRequest(.head, "/api/v1/agent/blobs/\(modelBlob.digest)")
+        case "POST /api/v1/enrollment-tokens":
+            return RouteRequest(.post, "/api/v1/enrollment-tokens", json: ["labels": ["site": "plant-1"]])
+        case "GET /api/v1/enrollment-tokens": return RouteRequest(.get, "/api/v1/enrollment-tokens")
+        case "DELETE /api/v1/enrollment-tokens/{id}":
+            return RouteRequest(.delete, "/api/v1/enrollment-tokens/\(fixture.enrollmentTokenID)")
+        case "GET /api/v1/agents": return RouteRequest(.get, "/api/v1/agents")
+        case "PUT /api/v1/agents/{agent}/labels":
+            return RouteRequest(.put, "/api/v1/agents/agent-a/labels", json: ["labels": ["site": "plant-2"]])
+        case "DELETE /api/v1/agents/{agent}": return RouteRequest(.delete, "/api/v1/agents/agent-a")
+        case "POST /api/v1/deployments":
+            return RouteRequest(
+                .post,
+                "/api/v1/deployments",
+                json: ["name": "vision-new", "model": "vision-a", "selector_kind": "version", "selector": "1"],
+                checks: [.role(.promoter, on: "vision-a")]
+            )
+        case "GET /api/v1/deployments":
+            return RouteRequest(.get, "/api/v1/deployments", listsOnlyIfReadable: "vision-a")
+        case "GET /api/v1/deployments/{deployment}":
+            return RouteRequest(.get, deployment, checks: [.deployment(.reader)])
+        case "PATCH /api/v1/deployments/{deployment}":
+            return RouteRequest(.patch, deployment, json: ["percent": 60], checks: [.deployment(.promoter)])
+        case "DELETE /api/v1/deployments/{deployment}":
+            return RouteRequest(.delete, deployment, checks: [.deployment(.admin)])
+        case "POST /api/v1/deployments/{deployment}/pause":
+            return RouteRequest(.post, "\(deployment)/pause", checks: [.deployment(.promoter)])
+        case "POST /api/v1/deployments/{deployment}/resume":
+            // The deployment is active: everyone allowed through is told it cannot resume.
+            return RouteRequest(
+                .post,
+                "\(deployment)/resume",
+                checks: [.deployment(.promoter)],
+                allowedStatus: .conflict
+            )
+        case "POST /api/v1/deployments/{deployment}/abort":
+            return RouteRequest(.post, "\(deployment)/abort", checks: [.deployment(.promoter)])
+        case "GET /api/v1/fleet": return RouteRequest(.get, "/api/v1/fleet", listsOnlyIfReadable: "vision-a")
+        default: return nil
         }
     }
 
@@ -776,6 +853,39 @@ import Testing
             .ok
         )
 
+        // Fleet: a deployment of vision-a, an enrolled agent, an unused enrollment token.
+        try expectStatus(
+            try await send(
+                client,
+                .post,
+                "/api/v1/deployments",
+                token: admin,
+                json: [
+                    "name": "vision-dep", "model": "vision-a", "selector_kind": "version", "selector": "1",
+                    "strategy": "canary", "percent": 50,
+                ]
+            ),
+            .created
+        )
+        func enrollmentToken() async throws -> (id: String, token: String) {
+            let response = try await send(client, .post, "/api/v1/enrollment-tokens", token: admin, json: [:])
+            try expectStatus(response, .created)
+            let created = try response.decode(APIEnrollmentToken.self)
+            return (created.id, created.token ?? "")
+        }
+        let enrollment = try await enrollmentToken()
+        try expectStatus(
+            try await send(
+                client,
+                .post,
+                "/api/v1/agent/enroll",
+                authorization: nil,
+                json: ["enrollment_token": enrollment.token, "name": "agent-a", "labels": [:]]
+            ),
+            .created
+        )
+        let unusedEnrollment = try await enrollmentToken()
+
         // MLflow: tags on vision-a and its version 1, an experiment with a run and a logged model, and their files.
         let mlflow = try await makeMLflowFixture(client, admin: admin)
         return Fixture(
@@ -785,8 +895,14 @@ import Testing
             filledUpload: filledUpload,
             experimentID: mlflow.experimentID,
             runID: mlflow.runID,
-            loggedModelID: mlflow.loggedModelID
+            loggedModelID: mlflow.loggedModelID,
+            enrollmentTokenID: unusedEnrollment.id
         )
+    }
+
+    struct APIEnrollmentToken: Decodable {
+        var id: String
+        var token: String?
     }
 
     struct MLflowExperimentCreated: Decodable {
@@ -1037,8 +1153,11 @@ import Testing
             // Then every served route has a requirement, and the policy names no route that does not exist
             #expect(served.subtracting(policy).sorted() == [], "served without an access policy entry")
             #expect(policy.subtracting(served).sorted() == [], "in the access policy but not served")
-            // And only the probes are open
-            #expect(AccessPolicy.routes.filter { $0.value == .open }.keys.sorted() == ["GET /healthz", "GET /readyz"])
+            // And only the probes and enrollment (whose one-time token is in the body) are open
+            #expect(
+                AccessPolicy.routes.filter { $0.value == .open }.keys.sorted()
+                    == ["GET /healthz", "GET /readyz", "POST /api/v1/agent/enroll"]
+            )
         }
     }
 

@@ -76,6 +76,13 @@ struct AuthMiddleware: RouterMiddleware {
                     "\(identity.described) may not manage tokens and roles: needs admin on '*' (\(identity.heldRoles))"
                 )
             }
+        case .agent:
+            guard identity.isDevice else {
+                throw RegistryError(
+                    .forbidden,
+                    "\(identity.described) is not an agent: \(request.uri.path) takes the device token of an enrolled agent"
+                )
+            }
         case .blob:
             let digest = try context.digest()
             if try await store.mayRead(digest, identity) { return nil }

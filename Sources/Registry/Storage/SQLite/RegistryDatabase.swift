@@ -91,8 +91,17 @@ public struct RegistryDatabase: Sendable {
 /// A number that only grows: one more after every write transaction of the store, once it has ended.
 final class ChangeCounter: Sendable {
     private let value = Atomic<UInt64>(0)
+    private let observers = Mutex<[@Sendable () -> Void]>([])
 
     var current: UInt64 { value.load(ordering: .acquiring) }
 
-    func increment() { value.add(1, ordering: .releasing) }
+    func increment() {
+        value.add(1, ordering: .releasing)
+        for observer in observers.withLock({ $0 }) { observer() }
+    }
+
+    /// Calls `observer` after every increment, on the writer's task: it must return at once.
+    func observe(_ observer: @escaping @Sendable () -> Void) {
+        observers.withLock { $0.append(observer) }
+    }
 }

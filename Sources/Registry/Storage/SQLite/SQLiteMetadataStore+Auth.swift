@@ -479,7 +479,7 @@ extension SQLiteMetadataStore {
         )
     }
 
-    private static func appendAuthEvent(
+    static func appendAuthEvent(
         _ db: Database,
         kind: String,
         subject: String,

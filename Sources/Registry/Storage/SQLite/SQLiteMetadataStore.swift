@@ -32,6 +32,8 @@ public struct SQLiteMetadataStore: MetadataStore {
 
     public var changeCount: UInt64 { database.changes.current }
 
+    public func observeChanges(_ observer: @escaping @Sendable () -> Void) { database.changes.observe(observer) }
+
     /// Runs a read, translating database errors into ``RegistryError``.
     ///
     /// Reads run synchronously on the calling task's thread: they take microseconds, WAL readers never wait for the
