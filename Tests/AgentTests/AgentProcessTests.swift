@@ -394,3 +394,37 @@ extension JSONDecoder {
         return decoder
     }
 }
+
+/// Held long-polls do not hold up a daemon that is asked to stop.
+@Suite struct LongPollShutdownTests {
+    @Test func sigtermEndsHeldLongPollsAtOnce() async throws {
+        try await withTemporaryDirectory { directory in
+            let daemon = try DaemonProcess(dataDirectory: directory.appending(path: "data"))
+            let fleet = Fleet(daemon: daemon, directory: directory)
+            let state = try await fleet.enroll("cam")
+            let token = try String(contentsOf: state.appending(path: "token"), encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let client = RegistryClient(
+                configuration: RegistryClientConfiguration(
+                    baseURL: URL(string: daemon.baseURL)!,
+                    token: token,
+                    userAgent: "agent-tests",
+                    retry: .none
+                )
+            )
+            guard case .document(_, let etag) = try await client.desiredState(ifNoneMatch: nil) else {
+                Issue.record("no document")
+                return
+            }
+            let poll = Task { try await client.desiredState(ifNoneMatch: etag, wait: 30) }
+            try await Task.sleep(for: .milliseconds(500))
+            let started = ContinuousClock.now
+            let status = daemon.terminate()
+            let stopped = ContinuousClock.now - started
+            #expect(status == 0)
+            #expect(stopped < .seconds(5), "the daemon took \(stopped) to stop with a poll held")
+            #expect(try await poll.value == .unchanged)
+            try await client.shutdown()
+        }
+    }
+}

@@ -35,6 +35,7 @@ public final class FleetService: Sendable {
         var seen: [Int64: Date] = [:]
         var flushing = false
         var lastFlush = ContinuousClock.now
+        var stopping = false
     }
 
     private let state = Mutex(State())
@@ -109,7 +110,7 @@ public final class FleetService: Sendable {
         guard timeout > .zero else { return }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let id: Int? = state.withLock { state in
-                if state.knownGeneration > generation { return nil }
+                if state.knownGeneration > generation || state.stopping { return nil }
                 let id = state.nextWaiter
                 state.nextWaiter += 1
                 state.waiters[id] = Waiter(generation: generation, continuation: continuation)
@@ -126,6 +127,20 @@ public final class FleetService: Sendable {
             }
         }
     }
+
+    /// Ends every held long-poll now and every later one at once: the daemon is shutting down, and a poll must not
+    /// hold it for up to 30 s (agents poll again, elsewhere or after the restart).
+    public func stopWaiting() {
+        let waiters = state.withLock { state in
+            state.stopping = true
+            defer { state.waiters = [:] }
+            return state.waiters.values.map(\.continuation)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Whether ``stopWaiting()`` was called.
+    public var isStopping: Bool { state.withLock { $0.stopping } }
 
     /// Called after every write of the store: reads the generation once (coalescing writes that come meanwhile) and
     /// wakes the long-polls it concerns.

@@ -5,6 +5,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import NIOFoundationCompat
+import ServiceLifecycle
 
 /// `/api/v1/agent/…`: what agents call with their device token — enrollment (with a one-time enrollment token in
 /// the body instead), the long-polled desired state, reports and the blobs of their desired versions.
@@ -93,10 +94,15 @@ struct AgentController {
                 )
             }
             let remaining = deadline - ContinuousClock.now
-            if remaining <= .zero {
+            if remaining <= .zero || fleet.isStopping {
                 return Response(status: .notModified, headers: [.eTag: "\"\(tag)\"", .cacheControl: "no-store"])
             }
-            await fleet.waitForGeneration(after: plan.generation, timeout: remaining)
+            // A graceful shutdown (SIGTERM) ends held polls at once: they answer 304 and the agents poll again.
+            await withGracefulShutdownHandler {
+                await fleet.waitForGeneration(after: plan.generation, timeout: remaining)
+            } onGracefulShutdown: {
+                fleet.stopWaiting()
+            }
             plan = try await fleet.currentPlan()
             guard plan.agents[agent.name] != nil else {
                 throw RegistryError(.forbidden, "agent '\(agent.name)' was removed from the registry")
