@@ -178,24 +178,35 @@ public actor DeploymentAgent {
             metadata: ["agent": "\(identity.agent)", "registry": "\(configuration.registry ?? identity.registry)"]
         )
         while !Task.isCancelled {
+            let problem: String
             do {
-                _ = try await syncOnce()
-                failures = 0
+                // A refused document comes back at once on the next poll (the registry's tag differs from the
+                // accepted one): back off as for an unreachable registry instead of polling in a tight loop.
+                guard case .refused(let reason) = try await syncOnce() else {
+                    failures = 0
+                    continue
+                }
+                problem = "refused the registry's desired state: \(reason)"
             } catch is CancellationError {
                 break
             } catch {
-                failures += 1
-                let cap = Double(configuration.maximumBackoff.components.seconds)
-                let ceiling = min(cap, 0.5 * pow(2, Double(min(failures, 16))))
-                let pause = Double.random(in: 0...ceiling)
-                logger.warning(
-                    "registry unreachable or refusing; the active versions keep running",
-                    metadata: ["error": "\(error)", "retry_in_s": "\(String(format: "%.1f", pause))"]
-                )
-                try? await Task.sleep(for: .milliseconds(Int(pause * 1000)))
+                problem = "registry unreachable or refusing: \(error)"
             }
+            failures += 1
+            let pause = Self.backoff(afterFailures: failures, cap: configuration.maximumBackoff)
+            logger.warning(
+                "\(problem); the active versions keep running",
+                metadata: ["retry_in_s": "\(String(format: "%.1f", pause))"]
+            )
+            try? await Task.sleep(for: .milliseconds(Int(pause * 1000)))
         }
         await shutdown()
+    }
+
+    /// Seconds to wait after `failures` failures in a row: full jitter under 0.5 s × 2^failures, at most `cap`.
+    static func backoff(afterFailures failures: Int, cap: Duration) -> Double {
+        let ceiling = min(Double(cap.components.seconds), 0.5 * pow(2, Double(min(failures, 16))))
+        return Double.random(in: 0...ceiling)
     }
 
     /// One poll (held up to `wait` seconds, ``AgentConfiguration/pollWait`` by default) and, when the desired state
@@ -281,10 +292,10 @@ public actor DeploymentAgent {
         do {
             try DeploymentCheck.validate(deployment)
             let downloaded = try await download(deployment, previous: previous)
-            await report(deployment, .verifying, activeVersion: previous)
             try Files.createDirectory(installer.root)
             await report(deployment, .installing, activeVersion: previous)
             let directory = try installer.stage(deployment)
+            await report(deployment, .verifying, activeVersion: previous)
             try verifySignature(deployment, in: directory)
             if let check = deployment.healthCheck {
                 await report(deployment, .healthChecking, activeVersion: previous)
@@ -358,19 +369,37 @@ public actor DeploymentAgent {
         var done = present
         var received: Int64 = 0
         await report(deployment, .downloading, bytesDone: done, bytesTotal: total, activeVersion: previous)
-        var lastReport = ContinuousClock.now
         for file in missing {
-            let start = done - cache.partialBytes(file)
+            let base = done - cache.partialBytes(file)
             let progress = ProgressBox()
-            let base = start
-            received += try await cache.fetch(file, client: client) { completed, _ in
-                progress.set(base + completed)
+            progress.set(base + cache.partialBytes(file))
+            // The blob streams in a child task; this one reports how far it got once a second.
+            received += try await withThrowingTaskGroup(of: Int64?.self) { group in
+                group.addTask {
+                    try await self.cache.fetch(file, client: self.client) { completed, _ in
+                        progress.set(base + completed)
+                    }
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try await Task.sleep(for: .seconds(1))
+                        await self.report(
+                            deployment,
+                            .downloading,
+                            bytesDone: progress.bytes,
+                            bytesTotal: total,
+                            activeVersion: previous
+                        )
+                    }
+                    return nil
+                }
+                defer { group.cancelAll() }
+                while let result = try await group.next() {
+                    if let bytes = result { return bytes }
+                }
+                return 0
             }
             done = base + file.size
-            if ContinuousClock.now - lastReport >= .seconds(1) {
-                await report(deployment, .downloading, bytesDone: done, bytesTotal: total, activeVersion: previous)
-                lastReport = ContinuousClock.now
-            }
         }
         if !missing.isEmpty {
             await report(deployment, .downloading, bytesDone: total, bytesTotal: total, activeVersion: previous)

@@ -428,3 +428,31 @@ extension JSONDecoder {
         }
     }
 }
+
+/// An agent that does not trust what the registry signs keeps refusing, without hammering the registry.
+@Suite struct RefusedStateBackoffTests {
+    @Test func anAgentTrustingAnotherKeyRefusesEveryDocumentAndBacksOff() async throws {
+        try await Fleet.run { fleet in
+            let v1 = try await fleet.push("detector", ["model.onnx": bytes(1000, seed: 1)])
+            _ = try await fleet.admin { try await $0.setAlias(model: "detector", alias: "prod", version: v1) }
+            _ = try await fleet.admin { client in
+                try await client.createDeployment(
+                    CreateDeploymentRequest(name: "all", model: "detector", selectorKind: "alias", selector: "prod")
+                )
+            }
+            let state = try await fleet.enroll("cam")
+            // The agent's trusted key replaced by another one: as if the registry's key were swapped by an attacker.
+            let file = state.appending(path: "agent.json")
+            var identity = try JSONDecoder().decode(AgentIdentity.self, from: Data(contentsOf: file))
+            identity.registryKeys = [RegistrySigningKey.generate().publicKey]
+            try JSONEncoder().encode(identity).write(to: file)
+            let agent = try AgentProcess(stateDirectory: state)
+            try await Task.sleep(for: .seconds(4))
+            agent.stop()
+            let refusals = agent.log.components(separatedBy: "refused a desired state").count - 1
+            #expect(refusals >= 1 && refusals <= 6, "\(refusals) refusals in 4 s: \(agent.log)")
+            #expect(agent.log.contains("does not trust"))
+            #expect(currentFiles(state, model: "detector") == nil)
+        }
+    }
+}
